@@ -11,8 +11,9 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from .errors import RagError
 from .settings import Settings, load_settings, parse_assignment, presets

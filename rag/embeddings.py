@@ -13,7 +13,8 @@ import logging
 import os
 import re
 import threading
-from typing import Callable, Literal, Protocol, Sequence
+from collections.abc import Callable, Sequence
+from typing import Literal, Protocol
 
 import numpy as np
 

@@ -6,7 +6,8 @@ Reciprocal rank fusion (Cormack, Clarke & Büttcher, SIGIR 2009):
 
 from __future__ import annotations
 
-from typing import Callable, Hashable, Mapping, Sequence, TypeVar
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import TypeVar
 
 K = TypeVar("K", bound=Hashable)
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from .chunking import chunk_paper, embedding_text
 from .corpus import Paper, load_collection

@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -54,7 +54,7 @@ class BM25Index:
         self.n_docs = n_docs
 
     @classmethod
-    def build(cls, texts: Sequence[str], k1: float = 1.2, b: float = 0.75) -> "BM25Index":
+    def build(cls, texts: Sequence[str], k1: float = 1.2, b: float = 0.75) -> BM25Index:
         bm25s = _import_bm25s()
 
         tokens = [tokenize(t) for t in texts]
@@ -70,7 +70,7 @@ class BM25Index:
         (folder / "df.json").write_text(json.dumps({"n_docs": self.n_docs, "df": self.df}))
 
     @classmethod
-    def load(cls, folder: Path) -> "BM25Index":
+    def load(cls, folder: Path) -> BM25Index:
         import json
 
         bm25s = _import_bm25s()

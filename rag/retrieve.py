@@ -73,7 +73,7 @@ class SearchIndex:
         self.pos = {c.id: i for i, c in enumerate(chunks)}
 
     @classmethod
-    def build(cls, chunks: list[StoredChunk], settings: Settings, generation: str) -> "SearchIndex":
+    def build(cls, chunks: list[StoredChunk], settings: Settings, generation: str) -> SearchIndex:
         chunks = sorted(chunks, key=lambda c: (c.paper_id, c.index, c.id))
         bm25 = BM25Index.build([embedding_text(c.title, c.text, settings.chunking) for c in chunks])
         return cls(chunks, bm25, generation)
@@ -94,13 +94,13 @@ class SearchIndex:
             shutil.rmtree(tmp, ignore_errors=True)
 
     @classmethod
-    def load(cls, folder: Path) -> "SearchIndex":
+    def load(cls, folder: Path) -> SearchIndex:
         data = json.loads((folder / "chunks.json").read_text())
         chunks = [StoredChunk.from_metadata(i, t, m) for i, t, m in data["chunks"]]
         return cls(chunks, BM25Index.load(folder), data["generation"])
 
     @classmethod
-    def for_store(cls, store: PaperStore, settings: Settings) -> "SearchIndex":
+    def for_store(cls, store: PaperStore, settings: Settings) -> SearchIndex:
         """Load the cache for the store's current generation, or build and save it."""
         generation = store.generation
         root = cache_dir(settings, store.name)

@@ -15,9 +15,10 @@ import logging
 import math
 import os
 import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -61,7 +62,7 @@ class StoredChunk:
         }
 
     @classmethod
-    def from_metadata(cls, chunk_id: str, text: str, md: dict[str, Any]) -> "StoredChunk":
+    def from_metadata(cls, chunk_id: str, text: str, md: dict[str, Any]) -> StoredChunk:
         return cls(
             id=chunk_id,
             paper_id=md["paper_id"],
@@ -110,7 +111,7 @@ class PaperStore:
     # -- opening ------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, settings: Settings, *, embedder_name: str, dim: int, create: bool = False) -> "PaperStore":
+    def open(cls, settings: Settings, *, embedder_name: str, dim: int, create: bool = False) -> PaperStore:
         client = _client(settings)
         name = settings.collection_name()
         if create:

@@ -1,0 +1,58 @@
+"""`rag search` latency: warm (in-process, 50 queries) and cold (one new process).
+
+Warm: one Retriever, loaded and warmed, answers 50 dev-set questions; p50/p95 of the
+search call. Cold: wall time of `rag search "..."` as a new process, 3 runs, plus the
+import cost of the heavy modules measured in a fresh interpreter.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import ROOT, dev_questions, summary
+
+from rag.ingest import ingest
+from rag.retrieve import Retriever
+from rag.settings import load_settings
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        overrides = {"store.path": str(Path(tmp))}
+        settings = load_settings(overrides=overrides)
+        ingest(settings, progress=False)
+        questions = dev_questions(50)
+        for mode in ("hybrid", "dense", "bm25"):
+            s = load_settings(overrides={**overrides, "retrieval.mode": mode})
+            r = Retriever(s)
+            r.warm()
+            for q in questions[:5]:
+                r.search(q)
+            times = []
+            for q in questions:
+                t = time.perf_counter()
+                r.search(q)
+                times.append(time.perf_counter() - t)
+            print(f"warm search ({mode:6}, {len(times)} queries): {summary(times)}")
+
+        env = {**os.environ, "RAG__STORE__PATH": tmp}
+        cold = []
+        for _ in range(3):
+            t = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "rag.cli", "search", questions[0]], env=env, cwd=ROOT, check=True, capture_output=True)
+            cold.append(time.perf_counter() - t)
+        print(f"cold `rag search` process: median {statistics.median(cold):.2f} s, runs {[round(x, 2) for x in cold]}")
+        for mod in ("rag.cli", "chromadb", "llama_index.core", "torch", "sentence_transformers"):
+            code = f"import time; t=time.perf_counter(); import {mod}; print(time.perf_counter()-t)"
+            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+            print(f"  import {mod:<22} {float(out):.2f} s (fresh interpreter)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""Shared fixtures: real components (Chroma in a temp dir, the bundled embedding model)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from rag.settings import PROJECT_ROOT, Settings, load_settings
+
+SEEDS = PROJECT_ROOT / "data" / "seeds"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+
+def make_settings(store: Path, **overrides) -> Settings:
+    """Settings for a test: a private store folder, otherwise the project's defaults."""
+    return load_settings(overrides={"store.path": str(store), **overrides}, environ={})
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from rag.embeddings import make_embedder
+
+    return make_embedder(make_settings(Path("/nonexistent")).embedding)
+
+
+@pytest.fixture(scope="session")
+def full_index(tmp_path_factory, embedder):
+    """The whole bundled collection ingested once with the real model, shared by tests."""
+    from rag.ingest import ingest
+
+    store = tmp_path_factory.mktemp("full-index")
+    settings = make_settings(store)
+    report = ingest(settings, embedder=embedder, progress=False)
+    return settings, report
+
+
+@pytest.fixture(scope="session")
+def retriever(full_index, embedder):
+    from rag.retrieve import Retriever
+
+    settings, _ = full_index
+    return Retriever(settings, embedder=embedder)
+
+
+def write(path: Path, content: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    return path

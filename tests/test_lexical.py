@@ -1,0 +1,67 @@
+import math
+
+import pytest
+
+from rag.lexical import BM25Index, best_span, tokenize
+
+DOCS = [
+    "Sparse attention reduces the memory of transformers.",
+    "Quantization of large language models to four bits.",
+    "Memory efficient training of language models with quantized optimizer states.",
+    "A dataset of brick walls for topology-aware segmentation.",
+]
+
+
+def test_tokenize_stems_and_drops_stopwords():
+    assert tokenize("The Models are Training on the GPUs") == ["model", "train", "gpus"]
+    assert tokenize("") == []
+
+
+def _reference_bm25(docs, query, k1=1.2, b=0.75):
+    """Lucene's BM25 as in Kamphuis et al. 2020 ("Which BM25 do you mean?"), written from
+    the formula: idf = ln(1 + (N - n + .5)/(n + .5)), tf part = tf / (tf + k1 (1 - b + b dl/avgdl))
+    (Lucene drops the constant (k1 + 1) numerator)."""
+    toks = [tokenize(d) for d in docs]
+    n_docs = len(toks)
+    avgdl = sum(len(t) for t in toks) / n_docs
+    out = []
+    for t in toks:
+        s = 0.0
+        for q in set(tokenize(query)):
+            n = sum(q in d for d in toks)
+            if n == 0:
+                continue
+            idf = math.log(1 + (n_docs - n + 0.5) / (n + 0.5))
+            tf = t.count(q)
+            s += idf * tf / (tf + k1 * (1 - b + b * len(t) / avgdl))
+        out.append(s)
+    return out
+
+
+@pytest.mark.parametrize("query", ["memory of language models", "quantization", "brick topology", "nothing matches zzz"])
+def test_bm25_matches_reference_formula(query):
+    index = BM25Index.build(DOCS)
+    assert list(index.scores(query)) == pytest.approx(_reference_bm25(DOCS, query), rel=1e-5)
+
+
+def test_top_orders_and_drops_zero_scores():
+    index = BM25Index.build(DOCS)
+    top = index.top("memory language models", k=10)
+    assert [i for i, _ in top] == [2, 1, 0]  # 3 terms, then 2 (language, model), then 1
+    assert index.top("zzz", k=3) == []
+
+
+def test_save_load_roundtrip(tmp_path):
+    index = BM25Index.build(DOCS)
+    index.save(tmp_path)
+    again = BM25Index.load(tmp_path)
+    assert list(again.scores("memory models")) == pytest.approx(list(index.scores("memory models")))
+    assert again.idf("memori") == index.idf("memori")
+
+
+def test_best_span_picks_the_most_informative_sentence():
+    text = "We propose a method. It cuts KV cache memory by half. Results are good."
+    spans = [(0, 20), (21, 52), (53, 71)]
+    index = BM25Index.build(DOCS)
+    assert best_span("how to reduce KV cache memory", text, spans, index.idf) == 1
+    assert best_span("unrelated", text, spans, index.idf) == 0

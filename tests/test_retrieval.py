@@ -1,0 +1,69 @@
+"""Hybrid retrieval over the full bundled collection (real model, real Chroma)."""
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+# Paraphrased descriptions, avoiding the distinctive words of each paper's title.
+PARAPHRASES = [
+    ("train a text-to-image generator for under two thousand dollars by hiding most image patches during training",
+     "Stretching Each Dollar: Diffusion Training from Scratch on a Micro-Budget"),
+    ("keep Adam moments and activations in FP8 to cut the memory needed for training large models",
+     "COAT: Compressing Optimizer states and Activation for Memory-Efficient FP8 Training"),
+    ("a teacher network weighs the classification loss of unlabeled boxes and jitters boxes to pick reliable pseudo labels",
+     "End-to-End Semi-Supervised Object Detection with Soft Teacher"),
+    ("pre-train a passage retriever with the inverse cloze task and masked salient spans, then fine-tune on question-context pairs",
+     "End-to-End Training of Neural Retrievers for Open-Domain Question Answering"),
+    ("treat the language model as a Plackett-Luce policy and optimise document ordering with reinforcement learning",
+     "Policy-Gradient Training of Language Models for Ranking"),
+    ("product of two block-diagonal matrices as a hardware-friendly replacement for dense weights",
+     "Monarch: Expressive Structured Matrices for Efficient and Accurate Training"),
+]
+
+
+@pytest.mark.parametrize("query, title", PARAPHRASES)
+def test_paraphrase_finds_the_paper(retriever, query, title):
+    hits = retriever.search(query, k=5)
+    titles = [h.title for h in hits]
+    assert title in titles[:3], f"{title!r} not in top 3: {titles}"
+
+
+def test_results_are_papers_with_evidence(retriever):
+    hits = retriever.search("reduce KV cache memory for long context inference", k=8)
+    assert len(hits) == 8
+    assert len({h.paper_id for h in hits}) == 8, "each paper once"
+    assert [h.rank for h in hits] == list(range(1, 9))
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    for h in hits:
+        paper = retriever.paper(h.paper_id)
+        assert paper.abstract[h.sentence_start : h.sentence_end] == h.sentence
+        for c in h.chunks:
+            assert paper.abstract[c.start : c.end] == c.text
+        assert 1 <= len(h.chunks) <= 2
+
+
+@pytest.mark.parametrize("mode", ["dense", "bm25"])
+def test_single_modes(full_index, embedder, mode):
+    from rag.retrieve import Retriever
+
+    settings, _ = full_index
+    settings = settings.model_copy(update={"retrieval": settings.retrieval.model_copy(update={"mode": mode})})
+    hits = Retriever(settings, embedder=embedder).search("semi-supervised object detection soft teacher", k=3)
+    assert hits[0].title == "End-to-End Semi-Supervised Object Detection with Soft Teacher"
+    assert (hits[0].dense is None) == (mode == "bm25")
+    assert (hits[0].bm25 is None) == (mode == "dense")
+
+
+def test_full_ingest_report(full_index):
+    _, report = full_index
+    assert (report.papers, report.added) == (460, 460)
+    assert report.chunks_total == report.chunks_embedded
+
+
+def test_empty_and_oversize_queries(retriever):
+    from rag.errors import RagError
+
+    with pytest.raises(RagError, match="empty"):
+        retriever.search("   ")
+    with pytest.raises(RagError, match="limit"):
+        retriever.search("x" * 5000)

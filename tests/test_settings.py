@@ -1,0 +1,60 @@
+import pytest
+
+from rag.errors import ConfigError
+from rag.settings import Settings, load_settings, parse_assignment
+
+
+def test_defaults_load_and_are_described():
+    s = load_settings(environ={})
+    assert s.retrieval.mode == "hybrid"
+    for section_name, section in Settings.model_fields.items():
+        for name, field in section.annotation.model_fields.items():
+            assert field.description, f"{section_name}.{name} has no description"
+
+
+def test_layers_apply_in_order():
+    s = load_settings(preset="dense", environ={"RAG__RETRIEVAL__TOP_K": "7"}, overrides={"retrieval.rrf_k": 10})
+    assert (s.retrieval.mode, s.retrieval.top_k, s.retrieval.rrf_k) == ("dense", 7, 10)
+    s = load_settings(preset="dense", environ={"RAG__RETRIEVAL__MODE": "bm25"})
+    assert s.retrieval.mode == "bm25"
+
+
+def test_unknown_key_names_key_and_source():
+    with pytest.raises(ConfigError, match=r"unknown setting 'retrieval.topk' \(from environment variable RAG__RETRIEVAL__TOPK\)"):
+        load_settings(environ={"RAG__RETRIEVAL__TOPK": "3"})
+    with pytest.raises(ConfigError, match=r"unknown setting 'nosuch' \(from override\)"):
+        load_settings(overrides={"nosuch.x": 1}, environ={})
+
+
+def test_wrong_type_names_key():
+    with pytest.raises(ConfigError, match=r"setting 'retrieval.top_k' \(from override\): Input should be a valid integer"):
+        load_settings(overrides={"retrieval.top_k": "many"}, environ={})
+
+
+def test_unknown_preset():
+    with pytest.raises(ConfigError, match="unknown preset 'nope'"):
+        load_settings(preset="nope", environ={})
+
+
+def test_parse_assignment_types():
+    assert parse_assignment("retrieval.top_k=8") == ("retrieval.top_k", 8)
+    assert parse_assignment("chunking.title_in_embedding=false") == ("chunking.title_in_embedding", False)
+    assert parse_assignment("store.host=example") == ("store.host", "example")
+    with pytest.raises(ConfigError):
+        parse_assignment("novalue")
+
+
+def test_index_hash_tracks_chunking_and_embedding_only():
+    base = load_settings(environ={})
+    assert load_settings(overrides={"retrieval.top_k": 9}, environ={}).index_hash() == base.index_hash()
+    rechunked = load_settings(overrides={"chunking.chunk_tokens": 100}, environ={})
+    assert rechunked.index_hash() != base.index_hash()
+    assert rechunked.collection_name() != base.collection_name()
+    assert load_settings(overrides={"retrieval.top_k": 9}, environ={}).settings_hash() != base.settings_hash()
+
+
+def test_collection_name_is_valid_for_chroma():
+    import re
+
+    name = load_settings(environ={}).collection_name()
+    assert re.fullmatch(r"[a-zA-Z0-9][a-zA-Z0-9._-]{1,510}[a-zA-Z0-9]", name)
