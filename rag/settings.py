@@ -140,6 +140,75 @@ class RetrievalSettings(Section):
     )
 
 
+class LLMSettings(Section):
+    backend: Literal["llama-cpp", "openai", "extractive"] = Field(
+        "llama-cpp",
+        description="llama-cpp: a local GGUF model in this process (offline). openai: the "
+        "OpenAI API, or any OpenAI-compatible endpoint when base_url is set (llama.cpp "
+        "server, vLLM, Ollama). extractive: no LLM; answers with the best-matching source "
+        "sentences (a baseline, and a fallback with no model at all).",
+    )
+    model: str = Field(
+        "qwen2.5-coder-0.5b-instruct-q4_k_m",
+        description="llama-cpp: a bundled model name (qwen2.5-coder-0.5b-instruct-q4_k_m, "
+        "smollm2-135m-instruct-q4_1) or a path to any .gguf file. openai: the model name, "
+        "e.g. gpt-4o-mini.",
+    )
+    base_url: str | None = Field(
+        None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1. None: api.openai.com."
+    )
+    api_key_env: str = Field(
+        "OPENAI_API_KEY",
+        description="Name of the environment variable that holds the API key (the key itself "
+        "is never a setting). Optional when base_url is set.",
+    )
+    temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature (0: greedy, reproducible).")
+    max_tokens: int = Field(256, ge=1, le=8192, description="Most tokens generated for one answer.")
+    context_tokens: int = Field(4096, ge=512, description="llama-cpp context window (prompt + answer).")
+    threads: int = Field(0, ge=0, description="llama-cpp CPU threads; 0 = all cores.")
+    seed: int = Field(0, description="llama-cpp sampling seed.")
+    timeout_s: float = Field(
+        120.0, gt=0, description="Endpoint backends: seconds before a request is abandoned."
+    )
+    retries: int = Field(2, ge=0, le=10, description="Endpoint backends: retries of transient errors, with backoff.")
+
+
+class AnswerSettings(Section):
+    max_sources: int = Field(4, ge=1, le=20, description="Papers given to the LLM as numbered sources.")
+    chunks_per_source: int = Field(1, ge=1, le=5, description="Best chunks of each paper put in the prompt.")
+    max_source_tokens: int = Field(
+        900, ge=100, description="Token budget of the whole source list in the prompt (tiktoken count)."
+    )
+    max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused with an error.")
+    support_threshold: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="A sentence counts as supported by a source when their support score "
+        "(rag/support.py) is at least this.",
+    )
+    attribution_threshold: float = Field(
+        0.6,
+        ge=0,
+        le=1,
+        description="A sentence with no valid citation is attributed to its best-supporting "
+        "source only when the support is at least this.",
+    )
+    unsupported: Literal["mark", "drop"] = Field(
+        "mark",
+        description="What happens to an answer sentence no source supports: mark (kept, "
+        "without citations, flagged as unsupported) or drop (removed from the text).",
+    )
+    abstain_below: float = Field(
+        0.40,
+        ge=-1,
+        le=1,
+        description="Abstain without calling the LLM when the best retrieved chunk's cosine "
+        "similarity to the question is below this. Calibrated on the dev set: 0.40 declines "
+        "3.9% of answerable and 36% of unanswerable questions there.",
+    )
+
+
 class Settings(Section):
     """The whole tree. Sections are described field by field."""
 
@@ -148,6 +217,8 @@ class Settings(Section):
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    answer: AnswerSettings = Field(default_factory=AnswerSettings)
 
     # -- derived values -------------------------------------------------------------
 

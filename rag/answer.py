@@ -1,0 +1,410 @@
+"""Cited answers: retrieve, prompt the LLM with numbered sources, verify every sentence.
+
+One synchronous core, :meth:`Answerer.ask`; :func:`ask`, :func:`aask` (async) and
+:func:`ask_stream` (token iterator) are thin shims over it.
+
+Verification: each answer sentence is scored against the sentences of every source
+(:mod:`rag.support`). Citations that point at no given source are removed; cited sources
+that do not support the sentence are dropped; a sentence with no remaining citation is
+attributed to its best-supporting source when that support is strong enough, and is
+otherwise marked (or dropped) as unsupported, never shown as a cited fact. Citations are
+renumbered 1..n in order of first use and each reference carries the source sentence that
+supports it, with its offsets in the abstract.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import re
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from .chunking import token_counter
+from .citations import Decision, decide, is_abstention, renumber, split_answer, with_markers
+from .corpus import normalize_title
+from .errors import RagError
+from .llm import LLM, GenerationCancelled, LLMUnavailable, Message, TokenCallback, make_llm
+from .prompts import load_prompt
+from .retrieve import PaperHit, Retriever
+from .settings import Settings, load_settings
+from .support import Evidence, Support, SupportJudge
+
+log = logging.getLogger(__name__)
+
+UNSUPPORTED_NOTE = "(no supporting source found)"
+ABSTAIN_TEXT = "The collection does not answer this question."
+
+
+# -- the answer ---------------------------------------------------------------------------
+
+
+class Reference(BaseModel):
+    n: int = Field(description="The citation number used in the answer text.")
+    paper_id: str
+    title: str
+    sentence: str = Field(description="The source sentence that best supports the citing answer sentence(s).")
+    start: int = Field(description="Offset of that sentence in the paper's abstract.")
+    end: int
+    support: float = Field(description="Support score of the best citing sentence by this source (0..1).")
+
+
+class RetrievedPaper(BaseModel):
+    rank: int
+    paper_id: str
+    title: str
+    score: float
+    dense: float | None
+    bm25: float | None
+    sentence: str = Field(description="The sentence of this paper that matched the question best.")
+    cited_as: int | None = Field(None, description="Its reference number when the answer cites it.")
+
+    @classmethod
+    def from_hit(cls, h: PaperHit) -> RetrievedPaper:
+        return cls(rank=h.rank, paper_id=h.paper_id, title=h.title, score=h.score, dense=h.dense, bm25=h.bm25, sentence=h.sentence)
+
+
+class SentenceSupport(BaseModel):
+    text: str = Field(description="The sentence as shown in the answer, without markers.")
+    citations: list[int] = Field(description="Reference numbers it cites (after renumbering).")
+    status: Literal["cited", "attributed", "unsupported", "abstention"]
+    support: float
+    invalid_citations: list[int] = Field(default_factory=list, description="Numbers the model cited that were not sources.")
+    dropped_citations: list[int] = Field(default_factory=list, description="Source numbers (as prompted) cited but not supporting.")
+
+
+class Timings(BaseModel):
+    retrieval_s: float = 0.0
+    first_token_s: float | None = None
+    generation_s: float = 0.0
+    verification_s: float = 0.0
+    total_s: float = 0.0
+
+
+class Tokens(BaseModel):
+    prompt: int = 0
+    completion: int = 0
+    estimated: bool = Field(False, description="True when the backend reported no usage and these are estimates.")
+
+
+class Answer(BaseModel):
+    question: str
+    text: str = Field(description="The answer, with [n] markers that index `references`.")
+    references: list[Reference] = Field(default_factory=list)
+    retrieved: list[RetrievedPaper] = Field(default_factory=list, description="Every retrieved paper, with scores.")
+    sentences: list[SentenceSupport] = Field(default_factory=list)
+    abstained: bool = False
+    abstain_reason: Literal["retrieval", "model", "unsupported", "empty"] | None = None
+    status: Literal["answered", "abstained", "retrieval_only"] = "answered"
+    error: str | None = Field(None, description="Why no answer was generated (retrieval_only).")
+    model: str
+    settings_hash: str
+    timings: Timings = Field(default_factory=Timings)
+    tokens: Tokens = Field(default_factory=Tokens)
+    raw_text: str = Field("", description="The model's text before verification.")
+
+
+# -- building the prompt ---------------------------------------------------------------------
+
+_FAKE_MARKER = re.compile(r"\[(\s*(?:sources?\s*)?\d+(?:\s*[-–,;]\s*\d+)*\s*)\]", re.I)
+
+
+def neutralize(text: str) -> str:
+    """Source text is data: citation-like markers inside it become parentheses."""
+    return _FAKE_MARKER.sub(r"(\1)", text)
+
+
+@dataclass
+class Source:
+    n: int
+    hit: PaperHit
+    chunks: list[tuple[int, int, str]]  # (start, end, text) in abstract coordinates
+
+    def prompt_text(self) -> str:
+        body, last_end = [], None
+        for start, end, text in self.chunks:
+            if last_end is not None and start > last_end:
+                body.append("…")
+            body.append(text)
+            last_end = end
+        return f"[{self.n}] {neutralize(self.hit.title)}\n{neutralize(' '.join(body))}"
+
+
+def build_sources(hits: list[PaperHit], settings: Settings) -> list[Source]:
+    """Numbered sources within the token budget: best chunks of the best papers."""
+    a = settings.answer
+    count = token_counter(settings.chunking.encoding)
+    sources: list[Source] = []
+    budget = a.max_source_tokens
+    for hit in hits[: a.max_sources]:
+        chunks = sorted((c.start, c.end, c.text) for c in hit.chunks[: a.chunks_per_source])
+        # drop text that an earlier chunk of the same paper already covers
+        merged: list[tuple[int, int, str]] = []
+        for start, end, text in chunks:
+            if merged and start < merged[-1][1]:
+                ps, pe, pt = merged[-1]
+                if end > pe:
+                    merged[-1] = (ps, end, pt + text[pe - start :])
+                continue
+            merged.append((start, end, text))
+        source = Source(n=len(sources) + 1, hit=hit, chunks=merged)
+        cost = count(source.prompt_text())
+        if sources and cost > budget:
+            break
+        sources.append(source)
+        budget -= cost
+    return sources
+
+
+def normalize_copied_headers(raw: str, sources: list[Source]) -> str:
+    """Small models often answer by echoing a source header ("[2] Title" on its own line),
+    which for "which paper..." questions is the answer. Turn it into a sentence naming the
+    paper, cited with the right number."""
+    for s in sources:
+        title = neutralize(s.hit.title)
+        sentence = f"{title} [{s.n}].\n"
+        raw = re.sub(rf"\[\d+\]\s*{re.escape(title)}\s*(?:\n|$)", lambda _m, line=sentence: line, raw)
+    return raw
+
+
+# -- the pipeline ---------------------------------------------------------------------------
+
+
+def clean_question(question: str, max_chars: int) -> str:
+    if not isinstance(question, str):
+        raise RagError("the question must be text")
+    text = "".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in question)
+    text = " ".join(text.split())
+    if not text:
+        raise RagError("the question is empty")
+    if len(text) > max_chars:
+        raise RagError(f"the question is {len(text)} characters; the limit is {max_chars} (answer.max_question_chars)")
+    return text
+
+
+class Answerer:
+    """Answers questions over one index with one LLM. Thread-safe; reuse it."""
+
+    def __init__(self, settings: Settings, *, retriever: Retriever | None = None, llm: LLM | None = None):
+        self.settings = settings
+        self.retriever = retriever or Retriever(settings)
+        self._llm = llm
+        self._llm_lock = threading.Lock()
+        self._judge: SupportJudge | None = None
+
+    @property
+    def llm(self) -> LLM:
+        with self._llm_lock:
+            if self._llm is None:
+                self._llm = make_llm(self.settings)
+            return self._llm
+
+    @property
+    def judge(self) -> SupportJudge:
+        if self._judge is None:
+            self._judge = SupportJudge(self.retriever.embedder, self.retriever.index.bm25.idf)
+        return self._judge
+
+    def model_name(self) -> str:
+        s = self.settings.llm
+        return self._llm.name if self._llm is not None else f"{s.backend}:{s.model}"
+
+    def messages(self, question: str, sources: list[Source]) -> list[Message]:
+        system = load_prompt("answer_system").render()
+        user = load_prompt("answer_user").render(sources="\n\n".join(s.prompt_text() for s in sources), question=question)
+        return [Message("system", system), Message("user", user)]
+
+    def ask(self, question: str, *, on_token: TokenCallback | None = None, cancel: threading.Event | None = None) -> Answer:
+        t0 = time.perf_counter()
+        question = clean_question(question, self.settings.answer.max_question_chars)
+        hits = self.retriever.search(question, k=max(self.settings.retrieval.top_k, self.settings.answer.max_sources))
+        timings = Timings(retrieval_s=time.perf_counter() - t0)
+        base = dict(question=question, model=self.model_name(), settings_hash=self.settings.settings_hash(), timings=timings)
+        retrieved = [RetrievedPaper.from_hit(h) for h in hits]
+
+        best_dense = max((h.dense for h in hits if h.dense is not None), default=None)
+        if not hits or (best_dense is not None and best_dense < self.settings.answer.abstain_below):
+            return _finish(Answer(**base, text=ABSTAIN_TEXT, retrieved=retrieved, abstained=True, abstain_reason="retrieval", status="abstained"), t0)
+
+        sources = build_sources(hits, self.settings)
+        try:
+            llm = self.llm
+            base["model"] = llm.name
+            completion = llm.complete(self.messages(question, sources), on_token=on_token, cancel=cancel)
+        except LLMUnavailable as exc:
+            log.warning("answering without an LLM: %s", exc)
+            return _finish(Answer(**base, text="", retrieved=retrieved, status="retrieval_only", error=str(exc)), t0)
+        timings.first_token_s = completion.first_token_s
+        timings.generation_s = completion.seconds
+        tokens = Tokens(prompt=completion.prompt_tokens, completion=completion.completion_tokens, estimated=completion.tokens_estimated)
+
+        t1 = time.perf_counter()
+        answer = self.verify(completion.text, sources, retrieved, Answer(**base, text="", tokens=tokens, raw_text=completion.text))
+        timings.verification_s = time.perf_counter() - t1
+        return _finish(answer, t0)
+
+    def verify(self, raw: str, sources: list[Source], retrieved: list[RetrievedPaper], answer: Answer) -> Answer:
+        a = self.settings.answer
+        sentences = split_answer(normalize_copied_headers(raw, sources))
+        answer.retrieved = retrieved
+        if not sentences:
+            return _abstain(answer, "empty")
+        evidence = [Evidence.from_chunks(s.chunks) for s in sources]
+        scores = self.judge.score([s.text for s in sentences], evidence)
+        titles = {normalize_title(s.hit.title): s.n for s in sources}
+        decisions = []
+        for i, s in enumerate(sentences):
+            named = titles.get(normalize_title(s.text))
+            if named is not None:  # the sentence is a paper's title: supported by that paper
+                scores[i][named - 1] = Support(1.0, -1)
+                decisions.append(Decision("cited", [named], [n for n in s.cited if not 1 <= n <= len(sources)], [], 1.0))
+                continue
+            decisions.append(
+                decide(
+                    s.cited,
+                    [sup.score for sup in scores[i]],
+                    support_threshold=a.support_threshold,
+                    attribution_threshold=a.attribution_threshold,
+                    abstention=is_abstention(s.text),
+                )
+            )
+        if all(d.status == "abstention" for d in decisions):
+            return _abstain(answer, "model")
+        if not any(d.status in ("cited", "attributed") for d in decisions):
+            return _abstain(answer, "unsupported")
+
+        mapping = renumber([d.sources for d in decisions])
+        parts: list[str] = []
+        best: dict[int, tuple[float, int, int]] = {}  # source n -> (support, sentence idx, evidence sentence idx)
+        for i, (s, d) in enumerate(zip(sentences, decisions)):
+            numbers = [mapping[n] for n in d.sources]
+            answer.sentences.append(
+                SentenceSupport(
+                    text=s.text, citations=numbers, status=d.status, support=d.support, invalid_citations=d.invalid, dropped_citations=d.dropped
+                )
+            )
+            if d.status == "unsupported":
+                if a.unsupported == "mark":
+                    parts.append(f"{s.text} {UNSUPPORTED_NOTE}")
+                continue
+            parts.append(with_markers(s.text, numbers))
+            for n in d.sources:
+                sup = scores[i][n - 1]
+                if n not in best or sup.score > best[n][0]:
+                    best[n] = (sup.score, i, sup.sentence)
+        answer.text = " ".join(parts)
+        for old, new in sorted(mapping.items(), key=lambda kv: kv[1]):
+            src = sources[old - 1]
+            score, _, k = best[old]
+            start, end, sentence = evidence[old - 1].sentences[k] if k >= 0 else (src.hit.sentence_start, src.hit.sentence_end, src.hit.sentence)
+            answer.references.append(
+                Reference(n=new, paper_id=src.hit.paper_id, title=src.hit.title, sentence=sentence, start=start, end=end, support=score)
+            )
+        cited = {src.hit.paper_id: mapping[src.n] for src in sources if src.n in mapping}
+        for r in answer.retrieved:
+            r.cited_as = cited.get(r.paper_id)
+        return answer
+
+
+def _abstain(answer: Answer, reason: str) -> Answer:
+    answer.text, answer.abstained, answer.abstain_reason, answer.status = ABSTAIN_TEXT, True, reason, "abstained"
+    answer.references, answer.sentences = [], []
+    return answer
+
+
+def _finish(answer: Answer, t0: float) -> Answer:
+    answer.timings.total_s = time.perf_counter() - t0
+    return answer
+
+
+# -- the public shims -----------------------------------------------------------------------
+
+
+def settings_from(overrides: dict[str, Any]) -> Settings:
+    """``ask()`` keyword overrides -> settings. Accepts ``settings=``, ``preset=``, section
+    dicts (``retrieval={"top_k": 3}``) and flat keys with a double underscore
+    (``retrieval__top_k=3``)."""
+    overrides = dict(overrides)
+    settings = overrides.pop("settings", None)
+    preset = overrides.pop("preset", None)
+    if settings is not None:
+        if overrides or preset:
+            raise RagError("pass either settings= or overrides, not both")
+        return settings
+    flat = {k.replace("__", "."): v for k, v in overrides.items()}
+    return load_settings(preset=preset, overrides=flat)
+
+
+@lru_cache(maxsize=4)
+def _answerer(settings_json: str) -> Answerer:
+    # One warm pipeline per distinct settings, so repeated ask() calls do not reload models.
+    return Answerer(Settings.model_validate_json(settings_json))
+
+
+def answerer_for(settings: Settings) -> Answerer:
+    return _answerer(settings.model_dump_json())
+
+
+def ask(question: str, *, on_token: TokenCallback | None = None, **overrides: Any) -> Answer:
+    """Answer ``question`` from the indexed papers, with verified citations.
+
+    ``on_token`` receives the generated text as it streams. Keyword overrides change
+    settings for this call, e.g. ``ask("...", retrieval__top_k=8, llm={"backend": "openai"})``.
+    """
+    return answerer_for(settings_from(overrides)).ask(question, on_token=on_token)
+
+
+async def aask(question: str, **overrides: Any) -> Answer:
+    """Async :func:`ask` (runs the same code in a worker thread)."""
+    return await asyncio.to_thread(ask, question, **overrides)
+
+
+class AnswerStream:
+    """Iterate to get tokens as they are generated; ``.answer`` holds the verified answer after."""
+
+    _DONE = object()
+
+    def __init__(self, answerer: Answerer, question: str):
+        self._queue: queue.Queue = queue.Queue()
+        self._cancel = threading.Event()
+        self.answer: Answer | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(answerer, question), daemon=True)
+        self._thread.start()
+
+    def _run(self, answerer: Answerer, question: str) -> None:
+        try:
+            self.answer = answerer.ask(question, on_token=self._queue.put, cancel=self._cancel)
+        except BaseException as exc:  # handed to the consuming thread
+            self._error = exc
+        finally:
+            self._queue.put(self._DONE)
+
+    def __iter__(self) -> Iterator[str]:
+        while True:
+            item = self._queue.get()
+            if item is self._DONE:
+                break
+            yield item
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def cancel(self) -> None:
+        """Stop generating; iteration then ends with :class:`GenerationCancelled`."""
+        self._cancel.set()
+
+
+def ask_stream(question: str, **overrides: Any) -> AnswerStream:
+    """Like :func:`ask`, streaming: ``for token in (s := ask_stream(q)): ...; s.answer``."""
+    return AnswerStream(answerer_for(settings_from(overrides)), question)
+
+
+__all__ = ["Answer", "Answerer", "AnswerStream", "GenerationCancelled", "aask", "ask", "ask_stream"]

@@ -1,0 +1,325 @@
+"""LLM backends behind one narrow interface.
+
+``complete(messages, max_tokens=..., on_token=...) -> Completion``. Backends register in
+``LLMS`` by the name used in ``settings.llm.backend``:
+
+* ``llama-cpp`` — a GGUF model in this process via llama-cpp-python (offline default);
+* ``openai`` — the OpenAI API or any OpenAI-compatible endpoint (``base_url``), with
+  timeouts and retries with backoff for transient errors;
+* ``extractive`` — no model: the best-matching source sentences, cited. Deterministic; a
+  baseline and a fallback, registered like the others.
+
+A backend that cannot answer (endpoint down, key missing, model missing) raises
+:class:`LLMUnavailable`; callers turn that into a retrieval-only result.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from .errors import RagError
+from .settings import LLMSettings, Settings
+
+log = logging.getLogger(__name__)
+
+TokenCallback = Callable[[str], None]
+
+
+class LLMUnavailable(RagError):
+    """The LLM cannot be reached or used right now; the message says what to do."""
+
+
+class GenerationCancelled(RagError):
+    """The caller stopped the generation (e.g. Ctrl-C in the chat)."""
+
+
+@dataclass(frozen=True)
+class Message:
+    role: str  # "system" | "user" | "assistant"
+    content: str
+
+
+@dataclass
+class Completion:
+    text: str
+    model: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    first_token_s: float | None = None
+    seconds: float = 0.0
+    finish_reason: str | None = None
+    tokens_estimated: bool = False  # the backend reported no usage; counts are estimates
+
+
+class LLM(Protocol):
+    name: str
+
+    def complete(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int | None = None,
+        on_token: TokenCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Completion: ...
+
+
+LLMS: dict[str, Callable[[Settings], LLM]] = {}
+
+
+def register(backend: str):
+    def deco(factory: Callable[[Settings], LLM]) -> Callable[[Settings], LLM]:
+        LLMS[backend] = factory
+        return factory
+
+    return deco
+
+
+def make_llm(settings: Settings) -> LLM:
+    return LLMS[settings.llm.backend](settings)
+
+
+class _Stream:
+    """Collects streamed pieces: text, time to first token, cancellation."""
+
+    def __init__(self, on_token: TokenCallback | None, cancel: threading.Event | None):
+        self.on_token = on_token
+        self.cancel = cancel
+        self.parts: list[str] = []
+        self.t0 = time.perf_counter()
+        self.first: float | None = None
+
+    def push(self, piece: str | None) -> None:
+        if self.cancel is not None and self.cancel.is_set():
+            raise GenerationCancelled("generation stopped")
+        if not piece:
+            return
+        if self.first is None:
+            self.first = time.perf_counter() - self.t0
+        self.parts.append(piece)
+        if self.on_token:
+            self.on_token(piece)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.t0
+
+
+# -- llama.cpp in process ----------------------------------------------------------------
+
+
+class LlamaCppLLM:
+    """One llama.cpp model per process and path; calls are serialized (llama.cpp contexts are not thread-safe)."""
+
+    _cache: dict[tuple, object] = {}
+    _cache_lock = threading.Lock()
+
+    def __init__(self, settings: Settings):
+        from .models import resolve_gguf
+
+        self.settings = settings.llm
+        self.path: Path = resolve_gguf(self.settings.model, settings.store_dir() / "models")
+        self.name = f"llama-cpp:{self.settings.model}"
+        self._lock = threading.Lock()
+
+    @property
+    def model(self):
+        key = (str(self.path), self.settings.context_tokens, self.settings.threads, self.settings.seed)
+        with self._cache_lock:
+            if key not in self._cache:
+                try:
+                    from llama_cpp import Llama
+                except ImportError:
+                    raise LLMUnavailable("llama-cpp-python is not installed: run `make setup`") from None
+                threads = self.settings.threads or os.cpu_count() or 1
+                log.info("loading %s (%d threads)", self.path, threads)
+                self._cache[key] = Llama(
+                    model_path=str(self.path),
+                    n_ctx=self.settings.context_tokens,
+                    n_threads=threads,
+                    n_threads_batch=threads,
+                    seed=self.settings.seed,
+                    verbose=False,
+                )
+            return self._cache[key]
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.model.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def complete(self, messages, *, max_tokens=None, on_token=None, cancel=None) -> Completion:
+        model = self.model
+        stream = _Stream(on_token, cancel)
+        usage_prompt = 0
+        finish = None
+        with self._lock:
+            chunks = model.create_chat_completion(
+                [{"role": m.role, "content": m.content} for m in messages],
+                max_tokens=max_tokens or self.settings.max_tokens,
+                temperature=self.settings.temperature,
+                seed=self.settings.seed,
+                stream=True,
+            )
+            n = 0
+            try:
+                for chunk in chunks:
+                    choice = chunk["choices"][0]
+                    piece = choice.get("delta", {}).get("content")
+                    if piece:
+                        n += 1
+                    stream.push(piece)
+                    finish = choice.get("finish_reason") or finish
+            finally:
+                chunks.close()
+            usage_prompt = self.count_tokens("".join(m.content for m in messages))
+        return Completion(stream.text, self.name, usage_prompt, n, stream.first, stream.elapsed, finish)
+
+
+@register("llama-cpp")
+def _llama_cpp(settings: Settings) -> LLM:
+    return LlamaCppLLM(settings)
+
+
+# -- OpenAI and compatible endpoints ---------------------------------------------------------
+
+
+class OpenAILLM:
+    def __init__(self, settings: Settings):
+        self.settings: LLMSettings = settings.llm
+        key = os.environ.get(self.settings.api_key_env)
+        if not key and not self.settings.base_url:
+            raise LLMUnavailable(
+                f"llm.backend = openai needs an API key: set the environment variable {self.settings.api_key_env} "
+                "(or set llm.base_url to an OpenAI-compatible endpoint)"
+            )
+        from openai import OpenAI
+
+        self.client = OpenAI(api_key=key or "no-key", base_url=self.settings.base_url, timeout=self.settings.timeout_s, max_retries=0)
+        where = self.settings.base_url or "openai"
+        self.name = f"openai:{self.settings.model}@{where}"
+
+    def complete(self, messages, *, max_tokens=None, on_token=None, cancel=None) -> Completion:
+        import openai
+
+        transient = (openai.APIConnectionError, openai.APITimeoutError, openai.RateLimitError, openai.InternalServerError)
+        delay = 0.5
+        for attempt in range(self.settings.retries + 1):
+            stream = _Stream(on_token, cancel)
+            try:
+                return self._once(messages, max_tokens, stream)
+            except transient as exc:
+                # a retry after tokens were already shown would duplicate them: give up instead
+                if attempt == self.settings.retries or stream.parts:
+                    raise LLMUnavailable(self._describe(exc)) from None
+                log.warning("LLM endpoint: %s; retrying in %.1f s", self._describe(exc), delay)
+                time.sleep(delay)
+                delay *= 2
+            except openai.AuthenticationError:
+                raise LLMUnavailable(f"the endpoint refused the API key in {self.settings.api_key_env}") from None
+            except openai.APIStatusError as exc:
+                raise LLMUnavailable(f"the LLM endpoint answered HTTP {exc.status_code}: {_short(str(exc))}") from None
+            except openai.OpenAIError as exc:
+                raise LLMUnavailable(f"the LLM endpoint failed: {_short(str(exc))}") from None
+        raise AssertionError("unreachable")
+
+    def _once(self, messages, max_tokens, stream: _Stream) -> Completion:
+        resp = self.client.chat.completions.create(
+            model=self.settings.model,
+            messages=[{"role": m.role, "content": m.content} for m in messages],
+            max_tokens=max_tokens or self.settings.max_tokens,
+            temperature=self.settings.temperature,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+        usage = None
+        finish = None
+        try:
+            for chunk in resp:
+                if getattr(chunk, "usage", None):
+                    usage = chunk.usage
+                if not chunk.choices:
+                    continue
+                choice = chunk.choices[0]
+                stream.push(choice.delta.content if choice.delta else None)
+                finish = choice.finish_reason or finish
+        finally:
+            resp.close()
+        if usage is not None and getattr(usage, "prompt_tokens", None):
+            return Completion(stream.text, self.name, usage.prompt_tokens, usage.completion_tokens or 0, stream.first, stream.elapsed, finish)
+        # some servers (e.g. llama_cpp.server) report no usage when streaming: estimate
+        from .chunking import token_counter
+
+        count = token_counter("cl100k_base")
+        prompt = sum(count(m.content) for m in messages)
+        return Completion(stream.text, self.name, prompt, len(stream.parts), stream.first, stream.elapsed, finish, tokens_estimated=True)
+
+    def _describe(self, exc: Exception) -> str:
+        where = self.settings.base_url or "api.openai.com"
+        import openai
+
+        if isinstance(exc, openai.APITimeoutError):
+            return f"the LLM endpoint {where} did not answer within {self.settings.timeout_s:g} s"
+        if isinstance(exc, openai.APIConnectionError):
+            return f"cannot reach the LLM endpoint {where} (is it running?)"
+        if isinstance(exc, openai.RateLimitError):
+            return f"the LLM endpoint {where} is rate-limiting requests"
+        return f"the LLM endpoint {where} failed: {_short(str(exc))}"
+
+
+def _short(text: str, n: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+@register("openai")
+def _openai(settings: Settings) -> LLM:
+    return OpenAILLM(settings)
+
+
+# -- extractive (no model) -------------------------------------------------------------------
+
+_SOURCE_BLOCK = re.compile(r"^\[(\d+)\] [^\n]*\n([^\n]+)$", re.M)
+
+
+class ExtractiveLLM:
+    """Answers with the first sentence of each of the first sources, each cited.
+
+    It reads the source list from the prompt (``[n] title`` lines, each followed by its text), so it goes
+    through exactly the same prompt, parsing and verification path as a real model.
+    """
+
+    name = "extractive"
+
+    def __init__(self, settings: Settings):
+        self.max_sentences = 2
+
+    def complete(self, messages, *, max_tokens=None, on_token=None, cancel=None) -> Completion:
+        from .chunking import sentence_spans
+
+        stream = _Stream(on_token, cancel)
+        prompt = messages[-1].content
+        out = []
+        for n, text in _SOURCE_BLOCK.findall(prompt)[: self.max_sentences]:
+            spans = sentence_spans(text)
+            if spans:
+                sentence = text[spans[0].start : spans[0].end].rstrip(".")
+                out.append(f"{sentence} [{n}].")
+        for piece in (" ".join(out) or "The sources do not answer this question.").split(" "):
+            stream.push(piece + " ")
+        return Completion(stream.text.strip(), self.name, len(prompt) // 4, len(stream.parts), stream.first, stream.elapsed, "stop")
+
+
+@register("extractive")
+def _extractive(settings: Settings) -> LLM:
+    return ExtractiveLLM(settings)

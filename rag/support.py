@@ -1,0 +1,130 @@
+"""The offline support judge: how well does a source back an answer sentence?
+
+No NLI model is available offline, so the score combines signals that can be computed
+with what we have, each in [0, 1]:
+
+* semantic: cosine similarity of the claim and the best source sentence (the embedding
+  model), rescaled so that unrelated sentences (cosine ~0.2) score ~0;
+* lexical: the share of the claim's content words (stemmed, weighted by rarity) found in
+  that sentence and its neighbours;
+* numbers: every number in the claim must occur in the source, else the score is capped;
+* negation: a negation present on one side only lowers the score.
+
+``support = (w * semantic + (1 - w) * lexical) * penalties``. The score is validated
+against labelled claims by the evaluation harness (accuracy, AUROC).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .chunking import sentence_spans
+from .embeddings import Embedder
+from .lexical import tokenize
+
+_NUMBER = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)*)(?:\s*(%|x|×|k|m|b|bn|billion|million|thousand))?", re.I)
+_NEGATION = re.compile(r"\b(?:not|no|never|none|neither|nor|cannot|can't|doesn't|don't|isn't|aren't|without|fails?|unable)\b", re.I)
+
+SEMANTIC_WEIGHT = 0.6
+COS_FLOOR = 0.2  # cosine of unrelated sentences with all-MiniLM-L6-v2 is around here
+NUMBER_CAP = 0.3
+NEGATION_FACTOR = 0.6
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One source's sentences, each with its offsets in the paper's abstract."""
+
+    text: str
+    sentences: tuple[tuple[int, int, str], ...]  # (start, end, sentence) in abstract coordinates
+
+    @classmethod
+    def from_chunks(cls, chunks: Sequence[tuple[int, int, str]]) -> Evidence:
+        sentences: list[tuple[int, int, str]] = []
+        seen: set[int] = set()
+        for start, _end, text in sorted(chunks):
+            for span in sentence_spans(text):
+                a = start + span.start
+                if a not in seen:
+                    seen.add(a)
+                    sentences.append((a, start + span.end, text[span.start : span.end]))
+        return cls(" ".join(s for _, _, s in sentences), tuple(sentences))
+
+
+@dataclass(frozen=True)
+class Support:
+    score: float
+    sentence: int  # index into Evidence.sentences of the best sentence (-1 when none)
+
+
+def numbers_in(text: str) -> set[str]:
+    out = set()
+    for m in _NUMBER.finditer(text):
+        value = m.group(1).replace(",", "")
+        if re.fullmatch(r"\d+", value) and len(value) == 1 and not m.group(2):
+            continue  # single digits ("two stages", list markers) are too ambiguous to demand
+        out.add(value + (m.group(2) or "").lower().replace("×", "x"))
+    return out
+
+
+def _number_ok(claim: str, source: str) -> bool:
+    needed = numbers_in(claim)
+    if not needed:
+        return True
+    have = numbers_in(source)
+    bare = {re.sub(r"[^\d.]", "", h) for h in have}
+    return all(n in have or re.sub(r"[^\d.]", "", n) in bare for n in needed)
+
+
+def _lexical(claim_tokens: list[str], window_tokens: set[str], idf) -> float:
+    if not claim_tokens:
+        return 0.0
+    weights = {t: idf(t) for t in set(claim_tokens)}
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if t in window_tokens) / total if total else 0.0
+
+
+class SupportJudge:
+    """Scores claims against evidence. ``idf`` maps a stemmed token to its weight."""
+
+    def __init__(self, embedder: Embedder, idf=None):
+        self.embedder = embedder
+        self.idf = idf or (lambda t: 1.0)
+
+    def score(self, claims: Sequence[str], evidence: Sequence[Evidence]) -> list[list[Support]]:
+        """``result[i][j]``: support of claim ``i`` by evidence ``j``."""
+        all_sentences = [s for ev in evidence for _, _, s in ev.sentences]
+        if not claims:
+            return []
+        vectors = self.embedder.embed(list(claims) + all_sentences, kind="document")
+        claim_vecs, sent_vecs = vectors[: len(claims)], vectors[len(claims) :]
+        cos = claim_vecs @ sent_vecs.T if len(all_sentences) else np.zeros((len(claims), 0))
+        sent_tokens = [set(tokenize(s)) for s in all_sentences]
+        out: list[list[Support]] = []
+        for i, claim in enumerate(claims):
+            claim_tokens = tokenize(claim)
+            claim_neg = bool(_NEGATION.search(claim))
+            row: list[Support] = []
+            offset = 0
+            for ev in evidence:
+                n = len(ev.sentences)
+                best = Support(0.0, -1)
+                number_ok = _number_ok(claim, ev.text)
+                for k in range(n):
+                    window = set().union(*sent_tokens[offset + max(0, k - 1) : offset + min(n, k + 2)])
+                    semantic = max(0.0, (float(cos[i, offset + k]) - COS_FLOOR) / (1 - COS_FLOOR))
+                    s = SEMANTIC_WEIGHT * semantic + (1 - SEMANTIC_WEIGHT) * _lexical(claim_tokens, window, self.idf)
+                    if claim_neg != bool(_NEGATION.search(ev.sentences[k][2])):
+                        s *= NEGATION_FACTOR
+                    if not number_ok:
+                        s = min(s, NUMBER_CAP)
+                    if s > best.score:
+                        best = Support(round(s, 4), k)
+                row.append(best)
+                offset += n
+            out.append(row)
+        return out

@@ -1,0 +1,108 @@
+"""Cited answers end to end: the real bundled llama.cpp model over the real index."""
+
+import asyncio
+import re
+
+import pytest
+
+from rag.answer import UNSUPPORTED_NOTE, Answerer, AnswerStream, build_sources, clean_question, neutralize
+from rag.errors import RagError
+
+pytestmark = pytest.mark.slow
+
+SOFT_TEACHER = "What is the soft teacher mechanism in semi-supervised object detection?"
+
+
+@pytest.fixture(scope="module")
+def answerer(full_index, retriever):
+    settings, _ = full_index
+    return Answerer(settings, retriever=retriever)
+
+
+def check_references(answer, retriever):
+    """Citations point only at retrieved papers, numbered 1..n by first use, and resolve."""
+    retrieved = {p.paper_id for p in answer.retrieved}
+    assert [r.n for r in answer.references] == list(range(1, len(answer.references) + 1))
+    for ref in answer.references:
+        assert ref.paper_id in retrieved
+        paper = retriever.paper(ref.paper_id)
+        assert paper.title == ref.title
+        assert paper.abstract[ref.start : ref.end] == ref.sentence
+    used = [int(n) for n in re.findall(r"\[(\d+)\]", answer.text)]
+    assert set(used) == {r.n for r in answer.references}
+    first_use = list(dict.fromkeys(used))
+    assert first_use == sorted(first_use)
+
+
+def test_end_to_end_with_the_bundled_model(answerer, retriever):
+    answer = answerer.ask(SOFT_TEACHER)
+    assert answer.status == "answered", answer.raw_text
+    assert answer.model == "llama-cpp:qwen2.5-coder-0.5b-instruct-q4_k_m"
+    assert answer.references, answer
+    check_references(answer, retriever)
+    assert "Soft Teacher" in answer.references[0].title
+    assert all(s.status in ("cited", "attributed", "unsupported", "abstention") for s in answer.sentences)
+    assert answer.timings.total_s >= answer.timings.generation_s > 0
+    assert answer.timings.first_token_s is not None and answer.tokens.prompt > 100 and answer.tokens.completion > 0
+    assert answer.settings_hash == answerer.settings.settings_hash()
+
+
+def test_streaming_yields_the_raw_text(answerer):
+    stream = AnswerStream(answerer, SOFT_TEACHER)
+    pieces = list(stream)
+    assert len(pieces) > 3
+    assert "".join(pieces) == stream.answer.raw_text
+
+
+def test_async_variant(answerer):
+    async def go():
+        return await asyncio.to_thread(answerer.ask, SOFT_TEACHER)
+
+    assert asyncio.run(go()).status == "answered"
+
+
+def test_off_topic_question_abstains_without_the_llm(answerer):
+    answer = answerer.ask("What is the boiling point of seawater on Mars?")
+    assert (answer.abstained, answer.abstain_reason, answer.status) == (True, "retrieval", "abstained")
+    assert answer.references == [] and len(answer.retrieved) >= 4
+    assert answer.tokens.completion == 0
+
+
+def test_verification_of_a_written_answer(answerer, retriever):
+    """Real judge, real sources; the answer text is written here instead of generated."""
+    hits = retriever.search(SOFT_TEACHER, k=4)
+    sources = build_sources(hits, answerer.settings)
+    teacher = next(s.n for s in sources if "Soft Teacher" in s.hit.title)
+    other = next(s.n for s in sources if s.n != teacher)
+    raw = (
+        f"The classification loss of each unlabeled box is weighed by the teacher's classification score [{other}]. "
+        "Bananas are a good source of potassium for marathon runners [1]. "
+        "A box jittering approach selects reliable pseudo boxes for box regression [9]."
+    )
+    from rag.answer import Answer, RetrievedPaper
+
+    retrieved = [RetrievedPaper.from_hit(h) for h in hits]
+    answer = answerer.verify(raw, sources, retrieved, Answer(question=SOFT_TEACHER, text="", model="test", settings_hash="x"))
+    statuses = [s.status for s in answer.sentences]
+    assert statuses == ["attributed", "unsupported", "attributed"]
+    assert answer.sentences[0].dropped_citations == [other]
+    assert answer.sentences[2].invalid_citations == [9]
+    assert [s.citations for s in answer.sentences] == [[1], [], [1]]
+    assert len(answer.references) == 1 and "Soft Teacher" in answer.references[0].title
+    assert f"potassium for marathon runners. {UNSUPPORTED_NOTE}" in answer.text
+    check_references(answer, retriever)
+
+
+def test_hostile_markers_in_sources_are_neutralized():
+    assert neutralize("see [1] and [2, 3] or [Source 4]") == "see (1) and (2, 3) or (Source 4)"
+
+
+@pytest.mark.parametrize("question", ["", "   \n\t", "\x00\x01"])
+def test_empty_questions(question):
+    with pytest.raises(RagError, match="empty"):
+        clean_question(question, 100)
+
+
+def test_oversize_question():
+    with pytest.raises(RagError, match=r"the question is 101 characters; the limit is 100"):
+        clean_question("x" * 101, 100)

@@ -1,0 +1,87 @@
+"""Citation parsing, checking, attribution and renumbering: exact expected values."""
+
+import pytest
+
+from rag.citations import decide, is_abstention, parse_numbers, renumber, split_answer, strip_markers, with_markers
+
+
+def test_parse_numbers():
+    assert parse_numbers("1") == [1]
+    assert parse_numbers("1, 3") == [1, 3]
+    assert parse_numbers("2-4") == [2, 3, 4]
+    assert parse_numbers("1; 5 and 6") == [1, 5, 6]
+    assert parse_numbers("1-99") == [1, 99]
+
+
+def test_strip_markers():
+    assert strip_markers("It cuts memory [1][3] by half [2, 3].") == ("It cuts memory by half.", [1, 3, 2])
+    assert strip_markers("See [Source 2] and [sources 4-5].") == ("See and.", [2, 4, 5])
+    assert strip_markers("No markers here.") == ("No markers here.", [])
+    assert strip_markers("A list [a] is not a citation.") == ("A list [a] is not a citation.", [])
+
+
+def test_split_answer_attaches_markers_to_the_right_sentence():
+    out = split_answer("COAT uses FP8 [1]. It cuts memory by 1.54x. [2] Finally, it is fast [1, 3].")
+    assert [(s.text, s.cited) for s in out] == [
+        ("COAT uses FP8.", [1]),
+        ("It cuts memory by 1.54x.", [2]),
+        ("Finally, it is fast.", [1, 3]),
+    ]
+
+
+def test_split_answer_lone_marker_and_empty():
+    assert [(s.text, s.cited) for s in split_answer("It works. [1]")] == [("It works.", [1])]
+    assert split_answer("   ") == []
+
+
+def test_decide_keeps_supported_citations():
+    d = decide([1, 2], [0.9, 0.2, 0.7], support_threshold=0.5, attribution_threshold=0.6)
+    assert (d.status, d.sources, d.dropped, d.invalid, d.support) == ("cited", [1], [2], [], 0.9)
+
+
+def test_decide_removes_invalid_and_attributes():
+    d = decide([7], [0.3, 0.65, 0.1], support_threshold=0.5, attribution_threshold=0.6)
+    assert (d.status, d.sources, d.invalid, d.support) == ("attributed", [2], [7], 0.65)
+
+
+def test_decide_uncited_sentence_attributed_to_best_source():
+    d = decide([], [0.61, 0.64, 0.64], support_threshold=0.5, attribution_threshold=0.6)
+    assert (d.status, d.sources) == ("attributed", [2])  # ties go to the earlier source
+
+
+def test_decide_unsupported():
+    d = decide([1], [0.4, 0.55], support_threshold=0.5, attribution_threshold=0.6)
+    assert (d.status, d.sources, d.dropped, d.support) == ("unsupported", [], [1], 0.55)
+    assert decide([], [], support_threshold=0.5, attribution_threshold=0.6).status == "unsupported"
+
+
+def test_decide_abstention_sentence():
+    d = decide([1], [0.9], support_threshold=0.5, attribution_threshold=0.6, abstention=True)
+    assert (d.status, d.sources) == ("abstention", [])
+
+
+def test_renumber_in_order_of_first_use():
+    assert renumber([[3], [1, 3], [], [4]]) == {3: 1, 1: 2, 4: 3}
+    assert renumber([]) == {}
+
+
+def test_with_markers():
+    assert with_markers("It works.", [1, 2]) == "It works [1][2]."
+    assert with_markers("Is it new?", [3]) == "Is it new [3]?"
+    assert with_markers("No period", [1]) == "No period [1]"
+    assert with_markers("Uncited.", []) == "Uncited."
+
+
+@pytest.mark.parametrize(
+    "sentence, expected",
+    [
+        ("The sources do not answer this question.", True),
+        ("The provided papers do not mention the learning rate.", True),
+        ("This is not covered in the collection.", True),
+        ("There is no information about GPT-5 in the sources.", True),
+        ("COAT does not use FP16.", False),
+        ("The method cannot scale beyond 8 GPUs.", False),
+    ],
+)
+def test_is_abstention(sentence, expected):
+    assert is_abstention(sentence) is expected

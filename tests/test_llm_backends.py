@@ -1,0 +1,80 @@
+"""LLM backends: an OpenAI-compatible llama.cpp server on 127.0.0.1, and failure handling."""
+
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from rag.answer import Answerer
+from rag.models import resolve_gguf
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def llama_server(full_index, tmp_path_factory):
+    settings, _ = full_index
+    model = resolve_gguf(settings.llm.model, settings.store_dir() / "models")
+    port = free_port()
+    log = open(tmp_path_factory.mktemp("llama-server") / "server.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1", "--port", str(port),
+         "--n_ctx", "4096", "--model_alias", "local"],
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            assert proc.poll() is None, "llama_cpp.server exited"
+            time.sleep(0.3)
+    yield port
+    proc.terminate()
+    proc.wait(20)
+    log.close()
+
+
+def with_llm(settings, **llm):
+    return settings.model_copy(update={"llm": settings.llm.model_copy(update=llm)})
+
+
+def test_answer_through_openai_client_against_llama_server(full_index, retriever, llama_server):
+    settings, _ = full_index
+    s = with_llm(settings, backend="openai", model="local", base_url=f"http://127.0.0.1:{llama_server}/v1")
+    answer = Answerer(s, retriever=retriever).ask("What is the soft teacher mechanism in semi-supervised object detection?")
+    assert answer.status == "answered", answer
+    assert answer.model == f"openai:local@http://127.0.0.1:{llama_server}/v1"
+    assert answer.tokens.prompt > 100 and answer.tokens.completion > 0
+    retrieved = {p.paper_id for p in answer.retrieved}
+    assert answer.references and all(r.paper_id in retrieved for r in answer.references)
+
+
+def test_endpoint_down_gives_retrieval_only(full_index, retriever):
+    settings, _ = full_index
+    s = with_llm(settings, backend="openai", model="x", base_url=f"http://127.0.0.1:{free_port()}/v1", retries=1)
+    t = time.perf_counter()
+    answer = Answerer(s, retriever=retriever).ask("How do KV cache compression methods save memory?")
+    assert time.perf_counter() - t < 30
+    assert answer.status == "retrieval_only"
+    assert "cannot reach the LLM endpoint" in answer.error
+    assert answer.retrieved and answer.references == []
+
+
+def test_missing_key_gives_retrieval_only(full_index, retriever, monkeypatch):
+    settings, _ = full_index
+    monkeypatch.delenv("RAG_TEST_NO_SUCH_KEY", raising=False)
+    s = with_llm(settings, backend="openai", model="gpt-4o-mini", api_key_env="RAG_TEST_NO_SUCH_KEY")
+    answer = Answerer(s, retriever=retriever).ask("How do KV cache compression methods save memory?")
+    assert answer.status == "retrieval_only"
+    assert "RAG_TEST_NO_SUCH_KEY" in answer.error
+    assert "sk-" not in answer.model_dump_json()
