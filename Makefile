@@ -48,7 +48,8 @@ bench: setup
 
 lock: setup
 	{ echo "# Exact versions the project is tested with; regenerate with make lock."; \
-	  $(PIP) freeze --exclude-editable | grep -v -e '^torch==' -e '^rag-papers'; } > constraints.txt.new
+	  $(PIP) freeze --exclude-editable | grep -v -e '^torch==' -e '^rag-papers' \
+	    | sed 's|^llama_cpp_python @ .*|llama-cpp-python==0.3.36|'; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt
 
 clean:
