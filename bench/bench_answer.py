@@ -3,7 +3,8 @@
 For each of N dev-set questions (answerable ones first): the full pipeline
 (`Answerer.ask`: retrieval, prompt, generation, verification) and then the raw
 llama.cpp call (`create_chat_completion`, streamed, same messages, same parameters) in the
-same process, alternating. Overhead = (pipeline total - raw total) / raw total, over all
+same process, alternating, each starting from an empty llama.cpp KV cache (otherwise the
+second call reuses the first one's prompt and skips prompt processing). Overhead = (pipeline total - raw total) / raw total, over all
 questions. Abstentions decided before the LLM are skipped (no generation to compare).
 """
 
@@ -20,6 +21,7 @@ from rag.settings import load_settings
 
 
 def raw_call(llm, messages, settings) -> float:
+    llm.model.reset()  # no KV-cache reuse from the pipeline's identical prompt
     t = time.perf_counter()
     for _ in llm.model.create_chat_completion(
         [{"role": m.role, "content": m.content} for m in messages],
@@ -42,6 +44,7 @@ def main(n: int = 10) -> None:
     for q in dev_questions(40):
         if len(rows) >= n:
             break
+        llm.model.reset()  # both calls start from an empty KV cache
         a = answerer.ask(q)
         if a.abstain_reason == "retrieval":
             continue
