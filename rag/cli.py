@@ -149,6 +149,32 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .evaluate import run_eval
+
+    settings = _settings(args)
+    baselines = [b.strip() for b in args.baselines.split(",") if b.strip()] if args.baselines else []
+    metrics = run_eval(
+        settings,
+        Path(args.dataset),
+        Path(args.out),
+        retrieval_only=args.retrieval_only,
+        limit=args.limit,
+        baselines=baselines,
+        progress=False if args.no_progress else None,
+    )
+    keys = ["recall@1", "recall@5", "recall@10", "mrr", "ndcg@10"]
+    if not args.retrieval_only:
+        keys += ["citation_recall", "citation_precision", "faithfulness", "key_fact_recall", "abstention_accuracy", "false_abstention_rate"]
+    keys += ["latency_p50_s", "latency_p95_s"]
+    for key in keys:
+        print(f"{key:<22} {metrics[key]:.3f}")
+    for name, b in metrics["baselines"].items():
+        print(f"baseline {name:<13} " + "  ".join(f"{k} {b[k]:.3f}" for k in ("recall@5", "mrr", "ndcg@10")))
+    print(f"report: {Path(args.out) / 'report.md'} ({metrics['seconds']:.1f} s)")
+    return 0
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     from .embeddings import make_embedder
     from .errors import IndexMissingError
@@ -250,6 +276,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stream", action="store_true", help="show the model's draft as it is generated, then the verified answer")
     _common(p, suppress=True)
     p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("eval", help="score retrieval and answers on a question set", description=(
+        "Run every question of a JSONL dataset ({id, type, question, gold_titles, reference_answer, "
+        "key_facts, answerable}) through retrieval and answering; write DIR/metrics.json, "
+        "DIR/results.jsonl and DIR/report.md with plots. Gold papers are matched by title."))
+    p.add_argument("--dataset", required=True, metavar="FILE", help="questions, one JSON object per line")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for metrics.json, results.jsonl, report.md")
+    p.add_argument("--retrieval-only", action="store_true", help="score retrieval only (no LLM)")
+    p.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N questions")
+    p.add_argument("--baselines", default="bm25,dense", metavar="LIST",
+                   help="retrieval baselines scored side by side (comma-separated: bm25, dense, hybrid; '' for none)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _common(p, suppress=True)
+    p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("info", help="show the index and settings in use", description=(
         "Papers and chunks in the index, where the store is, the embedding model, and the "

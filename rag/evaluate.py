@@ -1,0 +1,286 @@
+"""The evaluation harness: score retrieval and answers on a question set, write a report.
+
+Dataset format (JSONL, one question per line)::
+
+    {"id": str, "type": "lookup"|"detail"|"multi"|"comparison"|"unanswerable",
+     "question": str, "gold_titles": [exact paper titles], "reference_answer": str,
+     "key_facts": [str], "answerable": bool}
+
+Gold papers are matched by normalized title against the index, so a dataset needs no
+project ids. Outputs in the run folder: ``metrics.json``, ``results.jsonl`` (one line per
+question) and ``report.md`` with PNG plots.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .corpus import normalize_title
+from .errors import RagError
+from .metrics import citation_recall_precision, key_fact_recall, mean, ndcg_at_k, percentile, recall_at_k, reciprocal_rank
+from .retrieve import Retriever
+from .settings import Settings
+from .support import Evidence
+
+log = logging.getLogger(__name__)
+
+TYPES = ("lookup", "detail", "multi", "comparison", "unanswerable")
+KEYS = {"id", "type", "question", "gold_titles", "reference_answer", "key_facts", "answerable"}
+RETRIEVAL_KEYS = ("recall@1", "recall@5", "recall@10", "mrr", "ndcg@10")
+K_CURVE = tuple(range(1, 11))
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    type: str
+    question: str
+    gold: tuple[str, ...]  # paper ids
+    gold_titles: tuple[str, ...]
+    reference_answer: str
+    key_facts: tuple[str, ...]
+    answerable: bool
+    line: int
+
+
+def load_dataset(path: Path, titles: dict[str, str]) -> list[Question]:
+    """Read and check a dataset; ``titles`` maps normalized title -> paper id."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RagError(f"{path}: cannot read the dataset ({exc})") from None
+    out: list[Question] = []
+    seen: set[str] = set()
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{n}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise RagError(f"{where}: bad JSON ({exc.msg})") from None
+        if not isinstance(row, dict) or set(row) != KEYS:
+            got = sorted(row) if isinstance(row, dict) else type(row).__name__
+            raise RagError(f"{where}: expected exactly the fields {sorted(KEYS)}, got {got}")
+        if row["type"] not in TYPES:
+            raise RagError(f"{where}: unknown type '{row['type']}' (one of {', '.join(TYPES)})")
+        if row["id"] in seen:
+            raise RagError(f"{where}: duplicate id '{row['id']}'")
+        seen.add(row["id"])
+        if not isinstance(row["answerable"], bool) or row["answerable"] != (row["type"] != "unanswerable"):
+            raise RagError(f"{where}: 'answerable' must be true exactly when type is not 'unanswerable'")
+        gold = []
+        for title in row["gold_titles"]:
+            pid = titles.get(normalize_title(title))
+            if pid is None:
+                raise RagError(f"{where}: gold title not in the index: '{title}'")
+            gold.append(pid)
+        if row["answerable"] and (not gold or not row["key_facts"]):
+            raise RagError(f"{where}: an answerable question needs gold_titles and key_facts")
+        out.append(
+            Question(
+                row["id"], row["type"], row["question"], tuple(gold), tuple(row["gold_titles"]), row["reference_answer"],
+                tuple(row["key_facts"]), row["answerable"], n,
+            )
+        )
+    if not out:
+        raise RagError(f"{path}: no questions")
+    return out
+
+
+def _with_mode(settings: Settings, mode: str) -> Settings:
+    return settings.model_copy(update={"retrieval": settings.retrieval.model_copy(update={"mode": mode})})
+
+
+def retrieval_scores(ranked: Sequence[str], gold: set[str]) -> dict[str, float]:
+    return {
+        "recall@1": recall_at_k(ranked, gold, 1),
+        "recall@5": recall_at_k(ranked, gold, 5),
+        "recall@10": recall_at_k(ranked, gold, 10),
+        "mrr": reciprocal_rank(ranked, gold),
+        "ndcg@10": ndcg_at_k(ranked, gold, 10),
+        **{f"curve@{k}": recall_at_k(ranked, gold, k) for k in K_CURVE},
+    }
+
+
+class Evaluator:
+    """Runs one dataset through retrieval (and answering) and aggregates the metrics."""
+
+    def __init__(self, settings: Settings, *, retrieval_only: bool = False, baselines: Sequence[str] = ("bm25", "dense")):
+        from .answer import Answerer
+
+        self.settings = settings
+        self.retrieval_only = retrieval_only
+        self.answerer = Answerer(settings)
+        self.retriever = self.answerer.retriever
+        self.baselines = {
+            name: Retriever(_with_mode(settings, name), embedder=self.retriever.embedder, store=self.retriever.store)
+            for name in baselines
+            if name in ("bm25", "dense", "hybrid") and name != settings.retrieval.mode
+        }
+        self._evidence: dict[str, Evidence] = {}
+
+    def titles(self) -> dict[str, str]:
+        return {normalize_title(c.title): c.paper_id for c in self.retriever.index.chunks}
+
+    # -- one question -------------------------------------------------------------------
+
+    def evidence(self, paper_ids: Sequence[str]) -> Evidence:
+        parts = []
+        for pid in paper_ids:
+            if pid not in self._evidence:
+                chunks = [c for c in self.retriever.index.chunks if c.paper_id == pid]
+                self._evidence[pid] = Evidence.from_chunks([(c.start, c.end, c.text) for c in chunks])
+            parts.append(self._evidence[pid])
+        return Evidence(" ".join(e.text for e in parts), tuple(s for e in parts for s in e.sentences))
+
+    def supports(self, sentence: str, paper_ids: Sequence[str]) -> bool:
+        if not paper_ids:
+            return False
+        score = self.answerer.judge.score([sentence], [self.evidence(sorted(paper_ids))])[0][0].score
+        return score >= self.settings.answer.support_threshold
+
+    def run_one(self, q: Question) -> dict[str, Any]:
+        t0 = time.perf_counter()
+        hits = self.retriever.search(q.question, k=10)
+        ranked = [h.paper_id for h in hits]
+        row: dict[str, Any] = {
+            "id": q.id,
+            "type": q.type,
+            "question": q.question,
+            "answerable": q.answerable,
+            "gold": list(q.gold),
+            "retrieved": [{"paper_id": h.paper_id, "title": h.title, "score": round(h.score, 5), "dense": h.dense} for h in hits],
+        }
+        if q.answerable:
+            row["retrieval"] = retrieval_scores(ranked, set(q.gold))
+            row["baselines"] = {
+                name: retrieval_scores([h.paper_id for h in r.search(q.question, k=10)], set(q.gold)) for name, r in self.baselines.items()
+            }
+        row["latency_s"] = time.perf_counter() - t0
+        if self.retrieval_only:
+            return row
+        answer = self.answerer.ask(q.question)
+        row["latency_s"] = answer.timings.total_s
+        row.update(
+            answer=answer.text,
+            status=answer.status,
+            abstained=answer.abstained,
+            abstain_reason=answer.abstain_reason,
+            references=[r.model_dump() for r in answer.references],
+            sentences=[s.model_dump() for s in answer.sentences],
+            timings=answer.timings.model_dump(),
+            tokens=answer.tokens.model_dump(),
+        )
+        if q.answerable:
+            row["key_fact_recall"] = 0.0 if answer.abstained else key_fact_recall(answer.text, q.key_facts)
+        if answer.status == "answered":
+            ref_paper = {r.n: r.paper_id for r in answer.references}
+            claims = [s for s in answer.sentences if s.status != "abstention"]
+            cited = [[ref_paper[n] for n in s.citations] for s in claims]
+            ids = sorted({p for c in cited for p in c})
+            index = {p: i for i, p in enumerate(ids)}
+            recall, precision, n_cit = citation_recall_precision(
+                [[index[p] for p in c] for c in cited],
+                lambda i, srcs: self.supports(claims[i].text, [ids[j] for j in srcs]),
+            )
+            given = [r.paper_id for r in answer.retrieved[: self.settings.answer.max_sources]]
+            faithful = [self.supports(s.text, given) for s in claims]
+            row.update(
+                citation_recall=recall,
+                citation_precision=precision if n_cit else None,
+                faithfulness=mean(faithful) if faithful else None,
+            )
+        return row
+
+
+# -- aggregation -----------------------------------------------------------------------------
+
+
+def aggregate(rows: list[dict[str, Any]], retrieval_only: bool) -> dict[str, Any]:
+    answerable = [r for r in rows if r["answerable"]]
+    metrics: dict[str, Any] = {"questions": len(rows), "answerable": len(answerable)}
+    for key in RETRIEVAL_KEYS:
+        metrics[key] = mean([r["retrieval"][key] for r in answerable])
+    metrics["recall_curve"] = {k: mean([r["retrieval"][f"curve@{k}"] for r in answerable]) for k in K_CURVE}
+    baselines: dict[str, dict[str, float]] = defaultdict(dict)
+    for name in answerable[0]["baselines"] if answerable else []:
+        for key in RETRIEVAL_KEYS:
+            baselines[name][key] = mean([r["baselines"][name][key] for r in answerable])
+    metrics["baselines"] = dict(baselines)
+    lat = [r["latency_s"] for r in rows]
+    metrics["latency_p50_s"] = percentile(lat, 50)
+    metrics["latency_p95_s"] = percentile(lat, 95)
+    if not retrieval_only:
+        unanswerable = [r for r in rows if not r["answerable"]]
+        answered = [r for r in answerable if r["status"] == "answered"]
+        metrics["citation_recall"] = mean([r["citation_recall"] for r in answered])
+        metrics["citation_precision"] = mean([r["citation_precision"] for r in answered if r.get("citation_precision") is not None])
+        metrics["faithfulness"] = mean([r["faithfulness"] for r in answered if r.get("faithfulness") is not None])
+        metrics["key_fact_recall"] = mean([r["key_fact_recall"] for r in answerable])
+        metrics["abstention_accuracy"] = mean([float(r["abstained"]) for r in unanswerable])
+        metrics["false_abstention_rate"] = mean([float(r["abstained"]) for r in answerable])
+        metrics["retrieval_only_rate"] = mean([float(r["status"] == "retrieval_only") for r in rows])
+    by_type: dict[str, dict[str, float]] = {}
+    for t in TYPES:
+        rs = [r for r in rows if r["type"] == t]
+        if not rs:
+            continue
+        entry: dict[str, float] = {"n": len(rs)}
+        if t != "unanswerable":
+            entry["recall@5"] = mean([r["retrieval"]["recall@5"] for r in rs])
+            entry["mrr"] = mean([r["retrieval"]["mrr"] for r in rs])
+            if not retrieval_only:
+                entry["key_fact_recall"] = mean([r["key_fact_recall"] for r in rs])
+                entry["answered"] = mean([float(r["status"] == "answered") for r in rs])
+        elif not retrieval_only:
+            entry["abstained"] = mean([float(r["abstained"]) for r in rs])
+        by_type[t] = entry
+    metrics["by_type"] = by_type
+    return metrics
+
+
+def run_eval(
+    settings: Settings,
+    dataset: Path,
+    out: Path,
+    *,
+    retrieval_only: bool = False,
+    limit: int | None = None,
+    baselines: Sequence[str] = ("bm25", "dense"),
+    progress: bool | None = None,
+) -> dict[str, Any]:
+    from tqdm import tqdm
+
+    from .report import write_report
+
+    t0 = time.perf_counter()
+    evaluator = Evaluator(settings, retrieval_only=retrieval_only, baselines=baselines)
+    questions = load_dataset(dataset, evaluator.titles())[: limit or None]
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    with open(out / "results.jsonl", "w", encoding="utf-8") as f:
+        for q in tqdm(questions, unit="question", desc="eval", disable=None if progress is None else not progress):
+            row = evaluator.run_one(q)
+            rows.append(row)
+            f.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+    metrics = aggregate(rows, retrieval_only)
+    metrics.update(
+        dataset=str(dataset),
+        retrieval_only=retrieval_only,
+        settings_hash=settings.settings_hash(),
+        collection=settings.collection_name(),
+        model=None if retrieval_only else evaluator.answerer.model_name(),
+        judge="heuristic support judge (rag/support.py), threshold answer.support_threshold",
+        seconds=round(time.perf_counter() - t0, 2),
+    )
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=str))
+    write_report(out, metrics, rows, settings)
+    return metrics

@@ -1,0 +1,125 @@
+"""``report.md`` and its PNG plots for an evaluation run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .settings import Settings
+
+RETRIEVAL_COLUMNS = ("recall@1", "recall@5", "recall@10", "mrr", "ndcg@10")
+ANSWER_COLUMNS = (
+    "citation_recall",
+    "citation_precision",
+    "faithfulness",
+    "key_fact_recall",
+    "abstention_accuracy",
+    "false_abstention_rate",
+)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return "n/a" if v != v else f"{v:.3f}"
+    return str(v)
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_fmt(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _plots(out: Path, metrics: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    made = []
+    ks = sorted(int(k) for k in metrics["recall_curve"])
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    ax.plot(ks, [metrics["recall_curve"][k] for k in ks], marker="o", label=f"project ({metrics.get('mode', 'hybrid')})")
+    for name in metrics["baselines"]:
+        curve = [sum(r["baselines"][name][f"curve@{k}"] for r in rows if r["answerable"]) / max(1, metrics["answerable"]) for k in ks]
+        ax.plot(ks, curve, marker=".", linestyle="--", label=name)
+    ax.set_xlabel("k (papers)")
+    ax.set_ylabel("recall@k")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "recall_at_k.png", dpi=110)
+    plt.close(fig)
+    made.append("recall_at_k.png")
+
+    types = [t for t in metrics["by_type"] if t != "unanswerable"]
+    keys = [k for k in ("recall@5", "mrr", "key_fact_recall", "answered") if any(k in metrics["by_type"][t] for t in types)]
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    width = 0.8 / max(1, len(keys))
+    for i, key in enumerate(keys):
+        ax.bar([x + i * width for x in range(len(types))], [metrics["by_type"][t].get(key, 0) for t in types], width, label=key)
+    ax.set_xticks([x + width * (len(keys) - 1) / 2 for x in range(len(types))], types)
+    ax.set_ylim(0, 1.05)
+    ax.legend(fontsize=8)
+    ax.set_title("scores per question type")
+    fig.tight_layout()
+    fig.savefig(out / "by_type.png", dpi=110)
+    plt.close(fig)
+    made.append("by_type.png")
+
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    ax.hist([r["latency_s"] for r in rows], bins=20)
+    ax.set_xlabel("seconds per question")
+    ax.set_ylabel("questions")
+    ax.set_title("latency")
+    fig.tight_layout()
+    fig.savefig(out / "latency.png", dpi=110)
+    plt.close(fig)
+    made.append("latency.png")
+    return made
+
+
+def write_report(out: Path, metrics: dict[str, Any], rows: list[dict[str, Any]], settings: Settings, judge: dict[str, Any] | None = None) -> None:
+    metrics = {**metrics, "mode": settings.retrieval.mode}
+    _plots(out, metrics, rows)
+    parts = [
+        "# Evaluation report\n",
+        f"- dataset: `{metrics['dataset']}` ({metrics['questions']} questions, {metrics['answerable']} answerable)",
+        f"- collection: `{metrics['collection']}`, settings hash `{metrics['settings_hash']}`",
+        f"- retrieval mode: {settings.retrieval.mode}; LLM: {metrics.get('model') or 'none (retrieval only)'}",
+        f"- run time: {metrics['seconds']} s; latency p50 {metrics['latency_p50_s']:.3f} s, p95 {metrics['latency_p95_s']:.3f} s",
+        "",
+        "## Retrieval (paper level, answerable questions)\n",
+        _table(
+            ["system", *RETRIEVAL_COLUMNS],
+            [[f"project ({settings.retrieval.mode})", *[metrics[k] for k in RETRIEVAL_COLUMNS]]]
+            + [[name, *[b[k] for k in RETRIEVAL_COLUMNS]] for name, b in metrics["baselines"].items()],
+        ),
+        "",
+        "![recall@k](recall_at_k.png)",
+        "",
+    ]
+    if not metrics["retrieval_only"]:
+        parts += [
+            "## Answers\n",
+            _table(["metric", "value"], [[k, metrics[k]] for k in ANSWER_COLUMNS]),
+            "",
+            f"Support judge: {metrics['judge']}. The pipeline's own verifier uses the same judge, so "
+            "citation recall and faithfulness are measured by the tool that shaped the answer: read "
+            "them as an upper bound, and use the judge validation below to see how far to trust it.",
+            "",
+        ]
+    parts += ["## Per question type\n"]
+    type_keys = sorted({k for v in metrics["by_type"].values() for k in v if k != "n"})
+    parts += [_table(["type", "n", *type_keys], [[t, v["n"], *[v.get(k, "") for k in type_keys]] for t, v in metrics["by_type"].items()]), ""]
+    parts += ["![scores per type](by_type.png)", "", "![latency](latency.png)", ""]
+    if judge:
+        parts += ["## Support judge validation\n", "```json", json.dumps(judge, indent=2), "```", ""]
+    worst = [r for r in rows if r["answerable"] and r["retrieval"]["recall@10"] < 1.0][:10]
+    if worst:
+        parts += ["## Retrieval misses (gold not in top 10, first 10)\n"]
+        parts += [f"- `{r['id']}` {r['question']}" for r in worst]
+        parts.append("")
+    (out / "report.md").write_text("\n".join(parts))
