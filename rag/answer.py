@@ -259,10 +259,17 @@ class Answerer:
         evidence = [Evidence.from_chunks(s.chunks) for s in sources]
         scores = self.judge.score([s.text for s in sentences], evidence)
         titles = {normalize_title(s.hit.title): s.n for s in sources}
+        named_sources = {titles[k] for k in (normalize_title(s.text) for s in sentences) if k in titles}
+        # A sentence that only names a paper answers "which paper...?" questions, but only if
+        # that paper is about what the question asks: the question must be supported by it.
+        relevant = set()
+        if named_sources:
+            q_scores = self.judge.score([answer.question], evidence)[0]
+            relevant = {n for n in named_sources if q_scores[n - 1].score >= a.title_relevance_threshold}
         decisions = []
         for i, s in enumerate(sentences):
             named = titles.get(normalize_title(s.text))
-            if named is not None:  # the sentence is a paper's title: supported by that paper
+            if named in relevant:  # the sentence is a relevant paper's title: supported by that paper
                 scores[i][named - 1] = Support(1.0, -1)
                 decisions.append(Decision("cited", [named], [n for n in s.cited if not 1 <= n <= len(sources)], [], 1.0))
                 continue

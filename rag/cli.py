@@ -162,6 +162,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         limit=args.limit,
         baselines=baselines,
         progress=False if args.no_progress else None,
+        claims=Path(args.claims) if args.claims else None,
     )
     keys = ["recall@1", "recall@5", "recall@10", "mrr", "ndcg@10"]
     if not args.retrieval_only:
@@ -171,6 +172,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"{key:<22} {metrics[key]:.3f}")
     for name, b in metrics["baselines"].items():
         print(f"baseline {name:<13} " + "  ".join(f"{k} {b[k]:.3f}" for k in ("recall@5", "mrr", "ndcg@10")))
+    if "judge_validation" in metrics:
+        j = metrics["judge_validation"]
+        print(f"support judge: accuracy {j['accuracy']:.3f}, AUROC {j['auroc']:.3f} on {j['claims']} labelled claims")
     print(f"report: {Path(args.out) / 'report.md'} ({metrics['seconds']:.1f} s)")
     return 0
 
@@ -287,6 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N questions")
     p.add_argument("--baselines", default="bm25,dense", metavar="LIST",
                    help="retrieval baselines scored side by side (comma-separated: bm25, dense, hybrid; '' for none)")
+    p.add_argument("--claims", metavar="FILE", default=None,
+                   help="labelled claims (eval/datasets/claims.jsonl) to validate the support judge: accuracy and AUROC in the report")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     _common(p, suppress=True)
     p.set_defaults(func=cmd_eval)

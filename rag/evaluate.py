@@ -201,6 +201,47 @@ class Evaluator:
         return row
 
 
+# -- validating the support judge ------------------------------------------------------------
+
+
+def validate_judge(settings: Settings, claims_path: Path, judge=None) -> dict[str, Any]:
+    """Accuracy and AUROC of the support judge on labelled claims.
+
+    Each line of ``claims_path``: ``{"claim", "evidence", "label": "supported"|"unsupported",
+    "kind", ...}``. A claim is predicted supported when its score reaches
+    ``answer.support_threshold``.
+    """
+    from .metrics import auroc
+    from .support import SupportJudge
+
+    rows = [json.loads(line) for line in claims_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if judge is None:
+        retriever = Retriever(settings)
+        judge = SupportJudge(retriever.embedder, retriever.index.bm25.idf)
+    scores = []
+    for r in rows:
+        evidence = Evidence.from_chunks([(0, len(r["evidence"]), r["evidence"])])
+        scores.append(judge.score([r["claim"]], [evidence])[0][0].score)
+    labels = [r["label"] == "supported" for r in rows]
+    threshold = settings.answer.support_threshold
+    correct = [(s >= threshold) == y for s, y in zip(scores, labels)]
+    by_kind: dict[str, list[bool]] = defaultdict(list)
+    for r, c in zip(rows, correct):
+        by_kind[r["kind"]].append(c)
+    best_t, best_acc = max(
+        ((t / 100, mean([(s >= t / 100) == y for s, y in zip(scores, labels)])) for t in range(5, 100)), key=lambda x: x[1]
+    )
+    return {
+        "claims": len(rows),
+        "threshold": threshold,
+        "accuracy": mean([float(c) for c in correct]),
+        "auroc": auroc(scores, labels),
+        "accuracy_by_kind": {k: mean([float(c) for c in v]) for k, v in sorted(by_kind.items())},
+        "best_threshold_on_this_set": best_t,
+        "accuracy_at_best_threshold": best_acc,
+    }
+
+
 # -- aggregation -----------------------------------------------------------------------------
 
 
@@ -256,6 +297,7 @@ def run_eval(
     limit: int | None = None,
     baselines: Sequence[str] = ("bm25", "dense"),
     progress: bool | None = None,
+    claims: Path | None = None,
 ) -> dict[str, Any]:
     from tqdm import tqdm
 
@@ -281,6 +323,10 @@ def run_eval(
         judge="heuristic support judge (rag/support.py), threshold answer.support_threshold",
         seconds=round(time.perf_counter() - t0, 2),
     )
+    judge_check = None
+    if claims is not None:
+        judge_check = validate_judge(settings, claims, evaluator.answerer.judge)
+        metrics["judge_validation"] = judge_check
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=str))
-    write_report(out, metrics, rows, settings)
+    write_report(out, metrics, rows, settings, judge_check)
     return metrics

@@ -106,3 +106,24 @@ def test_empty_questions(question):
 def test_oversize_question():
     with pytest.raises(RagError, match=r"the question is 101 characters; the limit is 100"):
         clean_question("x" * 101, 100)
+
+
+def test_a_named_paper_counts_only_when_it_is_about_the_question(answerer, retriever):
+    """Small models often answer "which paper...?" by echoing a source header."""
+    from rag.answer import Answer, RetrievedPaper
+
+    question = "Which paper weighs the classification loss of unlabeled boxes by a teacher network's score?"
+    hits = retriever.search(question, k=4)
+    sources = build_sources(hits, answerer.settings)
+    retrieved = [RetrievedPaper.from_hit(h) for h in hits]
+    teacher = next(s for s in sources if "Soft Teacher" in s.hit.title)
+    other = next(s for s in sources if "Soft Teacher" not in s.hit.title)
+
+    def verify(raw):
+        return answerer.verify(raw, sources, retrieved, Answer(question=question, text="", model="test", settings_hash="x"))
+
+    good = verify(f"[{teacher.n}] {teacher.hit.title}\n")
+    assert good.status == "answered" and good.text == f"{teacher.hit.title} [1]."
+    assert good.references[0].paper_id == teacher.hit.paper_id
+    check_references(good, retriever)
+    assert verify(f"[{other.n}] {other.hit.title}\n").abstained

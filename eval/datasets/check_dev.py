@@ -6,7 +6,7 @@ Standalone, python3 stdlib only.
 Usage:
     python3 check_dev.py [--dev PATH] [--seeds DIR]
 
-Defaults: dev.jsonl next to this script, seeds in /work/shared/seeds.
+Defaults: dev.jsonl next to this script, seeds in the project's data/seeds.
 
 Checks, per line:
   * valid JSON object with exactly the keys
@@ -145,7 +145,7 @@ def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dev", default=os.path.join(here, "dev.jsonl"))
-    ap.add_argument("--seeds", default="/work/shared/seeds")
+    ap.add_argument("--seeds", default=os.path.join(here, "..", "..", "data", "seeds"))
     args = ap.parse_args()
 
     papers = parse_seeds(args.seeds)
