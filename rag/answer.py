@@ -31,6 +31,7 @@ from .chunking import token_counter
 from .citations import Decision, decide, is_abstention, renumber, split_answer, with_markers
 from .corpus import normalize_title
 from .errors import RagError
+from .lexical import names_title
 from .llm import LLM, GenerationCancelled, LLMUnavailable, Message, TokenCallback, make_llm
 from .prompts import load_prompt
 from .retrieve import PaperHit, Retriever
@@ -230,7 +231,10 @@ class Answerer:
         retrieved = [RetrievedPaper.from_hit(h) for h in hits]
 
         best_dense = max((h.dense for h in hits if h.dense is not None), default=None)
-        if not hits or (best_dense is not None and best_dense < self.settings.answer.abstain_below):
+        far = best_dense is not None and best_dense < self.settings.answer.abstain_below
+        if far and any(names_title(question, h.title, self.retriever.index.bm25.df) for h in hits[:3]):
+            far = False  # the question names a paper (e.g. an acronym the embedding model does not know)
+        if not hits or far:
             return _finish(Answer(**base, text=ABSTAIN_TEXT, retrieved=retrieved, abstained=True, abstain_reason="retrieval", status="abstained"), t0)
 
         sources = build_sources(hits, self.settings)

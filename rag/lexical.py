@@ -12,6 +12,13 @@ from pathlib import Path
 import numpy as np
 
 _WORD = re.compile(r"[a-z0-9]+")
+# Bumped whenever tokenize() changes, so cached BM25 indexes built the old way are not reused.
+TOKENIZER_VERSION = 2
+# Question words carry no topic; bm25s's English list keeps them.
+_QUESTION_WORDS = frozenset(
+    "what which who whom whose how why when where does do did doing done can could would should may might "
+    "please explain describe tell paper papers there any".split()
+)
 
 
 def _import_bm25s():
@@ -28,7 +35,7 @@ def _import_bm25s():
 def _stopwords() -> frozenset[str]:
     from bm25s.stopwords import STOPWORDS_EN
 
-    return frozenset(STOPWORDS_EN)
+    return frozenset(STOPWORDS_EN) | _QUESTION_WORDS
 
 
 @lru_cache(maxsize=1)
@@ -39,7 +46,7 @@ def _stemmer():
 
 
 def tokenize(text: str) -> list[str]:
-    """Lower-case word tokens, English stopwords removed, Snowball-stemmed."""
+    """Lower-case word tokens, English stopwords and question words removed, Snowball-stemmed."""
     stop = _stopwords()
     words = [w for w in _WORD.findall(text.lower()) if w not in stop]
     return _stemmer().stemWords(words) if words else []
@@ -99,6 +106,15 @@ class BM25Index:
         """Lucene's BM25 idf of a (stemmed) term; unknown terms get the maximum."""
         n = self.df.get(term, 0)
         return math.log(1 + (self.n_docs - n + 0.5) / (n + 0.5))
+
+
+def names_title(query: str, title: str, df: dict[str, int], max_df: int = 5) -> bool:
+    """Does the query use a rare word of this title (a method name or acronym such as "CSKV")?
+
+    Embedding models do not know such names, so a short question that names a paper can
+    look unrelated to it by cosine similarity alone."""
+    title_terms = set(tokenize(title))
+    return any(t in title_terms and 0 < df.get(t, 0) <= max_df for t in tokenize(query))
 
 
 def best_span(query: str, text: str, spans: Sequence[tuple[int, int]], idf) -> int:

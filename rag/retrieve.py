@@ -22,7 +22,7 @@ from .corpus import Paper
 from .embeddings import Embedder, make_embedder
 from .errors import IndexMissingError, RagError
 from .fusion import group_by_parent, rrf
-from .lexical import BM25Index, best_span
+from .lexical import TOKENIZER_VERSION, BM25Index, best_span
 from .settings import Settings
 from .store import PaperStore, StoredChunk, cache_dir
 
@@ -104,7 +104,7 @@ class SearchIndex:
         """Load the cache for the store's current generation, or build and save it."""
         generation = store.generation
         root = cache_dir(settings, store.name)
-        folder = root / generation
+        folder = root / f"{generation}-lex{TOKENIZER_VERSION}"
         if (folder / "chunks.json").exists():
             try:
                 return cls.load(folder)
@@ -116,7 +116,7 @@ class SearchIndex:
             root.mkdir(parents=True, exist_ok=True)
             index.save(folder)
             for old in root.iterdir():
-                if old.name != generation and not old.name.startswith(".tmp-"):
+                if old.name != folder.name and not old.name.startswith(".tmp-"):
                     shutil.rmtree(old, ignore_errors=True)
         return index
 

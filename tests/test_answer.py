@@ -127,3 +127,15 @@ def test_a_named_paper_counts_only_when_it_is_about_the_question(answerer, retri
     assert good.references[0].paper_id == teacher.hit.paper_id
     check_references(good, retriever)
     assert verify(f"[{other.n}] {other.hit.title}\n").abstained
+
+
+def test_short_question_naming_a_paper_is_not_refused(full_index, retriever):
+    """"What does CSKV do?" has a low cosine (the embedder does not know the acronym) but names a paper."""
+    from rag.llm import make_llm
+
+    settings, _ = full_index
+    settings = settings.model_copy(update={"llm": settings.llm.model_copy(update={"backend": "extractive"})})
+    answer = Answerer(settings, retriever=retriever, llm=make_llm(settings)).ask("What does CSKV do?")
+    assert answer.retrieved[0].dense < settings.answer.abstain_below
+    assert answer.abstain_reason != "retrieval"
+    assert answer.status == "answered" and "CSKV" in answer.references[0].title

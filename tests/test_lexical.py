@@ -65,3 +65,16 @@ def test_best_span_picks_the_most_informative_sentence():
     index = BM25Index.build(DOCS)
     assert best_span("how to reduce KV cache memory", text, spans, index.idf) == 1
     assert best_span("unrelated", text, spans, index.idf) == 0
+
+
+def test_question_words_are_not_terms():
+    assert tokenize("What does CSKV do? Which paper explains it?") == ["cskv"]
+
+
+def test_names_title():
+    from rag.lexical import names_title
+
+    df = {"cskv": 3, "cach": 40, "kv": 20}
+    assert names_title("What does CSKV do?", "CSKV: Channel Shrinking for KV Cache", df)
+    assert not names_title("How do KV caches work?", "CSKV: Channel Shrinking for KV Cache", df)  # common words
+    assert not names_title("What does CSKV do?", "Another Paper", df)
