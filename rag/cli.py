@@ -290,7 +290,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retrieval-only", action="store_true", help="score retrieval only (no LLM)")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N questions")
     p.add_argument("--baselines", default="bm25,dense", metavar="LIST",
-                   help="retrieval baselines scored side by side (comma-separated: bm25, dense, hybrid; '' for none)")
+                   help="baselines scored side by side (comma-separated: bm25, dense, hybrid, llamaindex = plain "
+                        "VectorStoreIndex + CitationQueryEngine with the same models; '' for none)")
     p.add_argument("--claims", metavar="FILE", default=None,
                    help="labelled claims (eval/datasets/claims.jsonl) to validate the support judge: accuracy and AUROC in the report")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -120,11 +120,21 @@ class Evaluator:
         self.retrieval_only = retrieval_only
         self.answerer = Answerer(settings)
         self.retriever = self.answerer.retriever
+        unknown = set(baselines) - {"bm25", "dense", "hybrid", "llamaindex"}
+        if unknown:
+            raise RagError(f"unknown baseline(s) {', '.join(sorted(unknown))} (known: bm25, dense, hybrid, llamaindex)")
         self.baselines = {
             name: Retriever(_with_mode(settings, name), embedder=self.retriever.embedder, store=self.retriever.store)
             for name in baselines
             if name in ("bm25", "dense", "hybrid") and name != settings.retrieval.mode
         }
+        self.llamaindex = None
+        if "llamaindex" in baselines:
+            from .baseline import LlamaIndexBaseline
+
+            papers = [self.retriever.paper(pid) for pid in dict.fromkeys(c.paper_id for c in self.retriever.index.chunks)]
+            llm = None if retrieval_only else self.answerer.llm
+            self.llamaindex = LlamaIndexBaseline(papers, self.retriever.embedder, llm, answer_k=settings.answer.max_sources)
         self._evidence: dict[str, Evidence] = {}
 
     def titles(self) -> dict[str, str]:
@@ -164,9 +174,13 @@ class Evaluator:
             row["baselines"] = {
                 name: retrieval_scores([h.paper_id for h in r.search(q.question, k=10)], set(q.gold)) for name, r in self.baselines.items()
             }
+            if self.llamaindex is not None:
+                row["baselines"]["llamaindex"] = retrieval_scores(self.llamaindex.search(q.question), set(q.gold))
         row["latency_s"] = time.perf_counter() - t0
         if self.retrieval_only:
             return row
+        if self.llamaindex is not None:
+            row["llamaindex"] = self.baseline_answer(q)
         answer = self.answerer.ask(q.question)
         row["latency_s"] = answer.timings.total_s
         row.update(
@@ -199,6 +213,22 @@ class Evaluator:
                 faithfulness=mean(faithful) if faithful else None,
             )
         return row
+
+
+    def baseline_answer(self, q: Question) -> dict[str, Any]:
+        """The plain llama-index CitationQueryEngine's answer, scored like the project's."""
+        t = time.perf_counter()
+        text, cited, sentences = self.llamaindex.answer(q.question)
+        out: dict[str, Any] = {"answer": text, "latency_s": time.perf_counter() - t}
+        if q.answerable:
+            out["key_fact_recall"] = key_fact_recall(text, q.key_facts)
+        ids = sorted({p for c in cited for p in c})
+        index = {p: i for i, p in enumerate(ids)}
+        recall, precision, n_cit = citation_recall_precision(
+            [[index[p] for p in c] for c in cited], lambda i, srcs: self.supports(sentences[i], [ids[j] for j in srcs])
+        )
+        out.update(citation_recall=recall if sentences else None, citation_precision=precision if n_cit else None)
+        return out
 
 
 # -- validating the support judge ------------------------------------------------------------
@@ -269,6 +299,17 @@ def aggregate(rows: list[dict[str, Any]], retrieval_only: bool) -> dict[str, Any
         metrics["abstention_accuracy"] = mean([float(r["abstained"]) for r in unanswerable])
         metrics["false_abstention_rate"] = mean([float(r["abstained"]) for r in answerable])
         metrics["retrieval_only_rate"] = mean([float(r["status"] == "retrieval_only") for r in rows])
+        li = [r["llamaindex"] for r in rows if "llamaindex" in r]
+        if li:
+            li_answerable = [r["llamaindex"] for r in answerable if "llamaindex" in r]
+            metrics["baseline_answers"] = {
+                "llamaindex": {
+                    "citation_recall": mean([x["citation_recall"] for x in li_answerable if x["citation_recall"] is not None]),
+                    "citation_precision": mean([x["citation_precision"] for x in li_answerable if x["citation_precision"] is not None]),
+                    "key_fact_recall": mean([x["key_fact_recall"] for x in li_answerable]),
+                    "latency_p50_s": percentile([x["latency_s"] for x in li], 50),
+                }
+            }
     by_type: dict[str, dict[str, float]] = {}
     for t in TYPES:
         rs = [r for r in rows if r["type"] == t]

@@ -106,6 +106,21 @@ def write_report(out: Path, metrics: dict[str, Any], rows: list[dict[str, Any]],
             "## Answers\n",
             _table(["metric", "value"], [[k, metrics[k]] for k in ANSWER_COLUMNS]),
             "",
+            *(
+                [
+                    "Plain llama-index pipeline (VectorStoreIndex + CitationQueryEngine, default chunking, same models):\n",
+                    _table(
+                        ["system", "citation_recall", "citation_precision", "key_fact_recall", "latency_p50_s"],
+                        [
+                            ["project", metrics["citation_recall"], metrics["citation_precision"], metrics["key_fact_recall"], metrics["latency_p50_s"]],
+                            *[[n, b["citation_recall"], b["citation_precision"], b["key_fact_recall"], b["latency_p50_s"]] for n, b in metrics.get("baseline_answers", {}).items()],
+                        ],
+                    ),
+                    "",
+                ]
+                if metrics.get("baseline_answers")
+                else []
+            ),
             f"Support judge: {metrics['judge']}. The pipeline's own verifier uses the same judge, so "
             "citation recall and faithfulness are measured by the tool that shaped the answer: read "
             "them as an upper bound, and use the judge validation below to see how far to trust it.",

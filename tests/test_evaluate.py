@@ -47,17 +47,18 @@ def test_dataset_errors_name_the_line(tmp_path, change, message):
 @pytest.mark.slow
 def test_retrieval_only_run(full_index, tmp_path):
     settings, _ = full_index
-    metrics = run_eval(settings, DEV, tmp_path, retrieval_only=True, progress=False)
+    metrics = run_eval(settings, DEV, tmp_path, retrieval_only=True, progress=False, baselines=("bm25", "dense", "llamaindex"))
     assert metrics["questions"] == 150
     for key in ("recall@1", "recall@5", "recall@10", "mrr", "ndcg@10"):
         assert 0.0 <= metrics[key] <= 1.0
     assert metrics["recall@10"] >= metrics["recall@5"] >= metrics["recall@1"]
     assert metrics["recall@5"] > 0.8, "hybrid retrieval should find most gold papers in the top 5"
-    assert set(metrics["baselines"]) == {"bm25", "dense"}
+    assert set(metrics["baselines"]) == {"bm25", "dense", "llamaindex"}
+    assert metrics["baselines"]["llamaindex"]["recall@10"] > 0.5, "the plain llama-index pipeline retrieves too"
     rows = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
     assert len(rows) == 150 and all("retrieved" in r for r in rows)
     report = (tmp_path / "report.md").read_text()
-    assert "| project (hybrid) |" in report and "| bm25 |" in report
+    assert "| project (hybrid) |" in report and "| bm25 |" in report and "| llamaindex |" in report
     for png in ("recall_at_k.png", "by_type.png", "latency.png"):
         assert (tmp_path / png).stat().st_size > 1000
 
