@@ -22,13 +22,12 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from .chunking import token_counter
-from .citations import Decision, decide, is_abstention, renumber, split_answer, with_markers
+from .citations import MARKER, Decision, decide, is_abstention, renumber, split_answer, with_markers
 from .corpus import normalize_title
 from .errors import RagError
 from .lexical import names_title
@@ -114,12 +113,9 @@ class Answer(BaseModel):
 
 # -- building the prompt ---------------------------------------------------------------------
 
-_FAKE_MARKER = re.compile(r"\[(\s*(?:sources?\s*)?\d+(?:\s*[-–,;]\s*\d+)*\s*)\]", re.I)
-
-
 def neutralize(text: str) -> str:
     """Source text is data: citation-like markers inside it become parentheses."""
-    return _FAKE_MARKER.sub(r"(\1)", text)
+    return MARKER.sub(lambda m: "(" + m.group(0)[1:-1] + ")", text)
 
 
 @dataclass
@@ -159,6 +155,9 @@ def build_sources(hits: list[PaperHit], settings: Settings) -> list[Source]:
         cost = count(source.prompt_text())
         if sources and cost > budget:
             break
+        while cost > budget and len(source.chunks) > 1:  # even the first source must fit
+            source.chunks.pop()
+            cost = count(source.prompt_text())
         sources.append(source)
         budget -= cost
     return sources
@@ -353,14 +352,20 @@ def settings_from(overrides: dict[str, Any]) -> Settings:
     return load_settings(preset=preset, overrides=flat)
 
 
-@lru_cache(maxsize=4)
-def _answerer(settings_json: str) -> Answerer:
-    # One warm pipeline per distinct settings, so repeated ask() calls do not reload models.
-    return Answerer(Settings.model_validate_json(settings_json))
+_ANSWERERS: dict[str, Answerer] = {}
+_ANSWERERS_LOCK = threading.Lock()
 
 
 def answerer_for(settings: Settings) -> Answerer:
-    return _answerer(settings.model_dump_json())
+    """One warm pipeline per distinct settings, so repeated ask() calls do not reload models
+    (built once even when many threads ask at the same time)."""
+    key = settings.model_dump_json()
+    with _ANSWERERS_LOCK:
+        if key not in _ANSWERERS:
+            if len(_ANSWERERS) >= 4:
+                _ANSWERERS.pop(next(iter(_ANSWERERS)))
+            _ANSWERERS[key] = Answerer(settings)
+        return _ANSWERERS[key]
 
 
 def ask(question: str, *, on_token: TokenCallback | None = None, **overrides: Any) -> Answer:
@@ -373,8 +378,14 @@ def ask(question: str, *, on_token: TokenCallback | None = None, **overrides: An
 
 
 async def aask(question: str, **overrides: Any) -> Answer:
-    """Async :func:`ask` (runs the same code in a worker thread)."""
-    return await asyncio.to_thread(ask, question, **overrides)
+    """Async :func:`ask` (the same code in a worker thread; cancelling the task stops generation)."""
+    answerer = answerer_for(settings_from(overrides))
+    cancel = threading.Event()
+    try:
+        return await asyncio.to_thread(answerer.ask, question, cancel=cancel)
+    except asyncio.CancelledError:
+        cancel.set()
+        raise
 
 
 class AnswerStream:
@@ -399,11 +410,17 @@ class AnswerStream:
             self._queue.put(self._DONE)
 
     def __iter__(self) -> Iterator[str]:
-        while True:
-            item = self._queue.get()
-            if item is self._DONE:
-                break
-            yield item
+        finished = False
+        try:
+            while True:
+                item = self._queue.get()
+                if item is self._DONE:
+                    finished = True
+                    break
+                yield item
+        finally:
+            if not finished:  # the consumer stopped early: stop generating, free the model
+                self._cancel.set()
         self._thread.join()
         if self._error is not None:
             raise self._error

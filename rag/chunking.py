@@ -46,7 +46,7 @@ _ABBREVIATIONS = {
     "refs", "approx", "resp", "cf", "no", "dr", "mr", "ms", "prof", "st", "jr", "inc", "ltd",
     "viz", "ca", "esp", "incl", "w.r.t", "wrt", "a.k.a", "u.s",
 }
-_BOUNDARY = re.compile(r"[.!?]+[\"')\]]*\s+")
+_BOUNDARY = re.compile(r"[.!?]+[\"')\]]*\s+|[。！？]+[」』）]*\s*")
 _NEXT_STARTS_SENTENCE = re.compile(r"[A-Z0-9\"'(\[]")
 
 
@@ -58,7 +58,12 @@ def split_sentences(text: str) -> list[Span]:
         end = m.end()
         if end >= len(text):
             break
-        if not _NEXT_STARTS_SENTENCE.match(text, end):
+        cjk = text[m.start()] in "。！？"
+        if not cjk and not _NEXT_STARTS_SENTENCE.match(text, end):
+            continue
+        if cjk:
+            spans.append(Span(start, end))
+            start = end
             continue
         before = text[start : m.start()]
         last_word = before.rsplit(None, 1)[-1].lower() if before.split() else ""
@@ -147,8 +152,16 @@ def _units(text: str, chunk_tokens: int, count: Callable[[str], int]) -> list[Sp
         if count(text[s.start : s.end]) <= chunk_tokens:
             out.append(s)
             continue
-        # an over-long sentence: cut into word windows that fit
-        words = [m.span() for m in re.finditer(r"\S+\s*", text[s.start : s.end])]
+        # an over-long sentence: cut into word windows that fit (characters when a "word"
+        # is itself too long, e.g. text without spaces)
+        words = []
+        for m in re.finditer(r"\S+\s*", text[s.start : s.end]):
+            a, b = m.span()
+            if count(text[s.start + a : s.start + b]) <= chunk_tokens:
+                words.append((a, b))
+            else:
+                step = max(1, chunk_tokens // 2)
+                words += [(i, min(i + step, b)) for i in range(a, b, step)]
         w0 = 0
         while w0 < len(words):
             w1 = w0 + 1

@@ -13,16 +13,20 @@ from typing import Literal
 
 from .chunking import sentence_spans
 
-# [1]  [1, 2]  [1-3]  [1; 4]  [Source 2]  [source 1, 3]
-_MARKER = re.compile(r"\[\s*(?:sources?\s*)?(\d+(?:\s*(?:[-–,;]|and)\s*\d+)*)\s*\]", re.I)
+# [1]  [1, 2]  [1-3]  [1; 4]  [4, 1, and 2]  [1,2,]  [Source 2]  [Source: 2]  [sources 1, 3]  【1】
+_NUM_LIST = r"\d+(?:\s*(?:[-–,;]|,?\s*and)\s*\d+)*\s*,?"
+MARKER = re.compile(rf"[\[【]\s*(?:sources?\s*:?\s*)?({_NUM_LIST})\s*[\]】]", re.I)
 # markers that follow the sentence's final punctuation: "... memory. [1][2] Next" -> "... memory [1][2]. Next"
-_TRAILING = re.compile(r"([.!?])((?:\s*\[[^\[\]\n]{1,40}\])+)")
+_TRAILING = re.compile(rf"([.!?])((?:\s*{MARKER.pattern})+)", re.I)
+# whatever bracket is left that still holds a number after the markers are parsed
+_LEFTOVER = re.compile(r"[\[【][^\[\]【】\n]{0,30}\d[^\[\]【】\n]{0,30}[\]】]")
 _ABSTAIN = re.compile(
-    r"\b(?:sources?|context|documents?|papers?|collection)\b[^.]{0,40}\b(?:do(?:es)?\s+not|don't|doesn't|cannot|can't|fail to)\s+"
+    r"\b(?:sources?|context|documents?|passages?|collection|provided\s+(?:papers?|abstracts?))\b[^.]{0,40}"
+    r"\b(?:do(?:es)?\s+not|don't|doesn't|cannot|can't|fail\s+to)\s+"
     r"(?:answer|contain|mention|provide|cover|address|include|discuss|say|specify|state)"
-    r"|\bnot\s+(?:covered|mentioned|addressed|answered|provided)\s+(?:in|by)\s+the\s+(?:sources?|context|collection|papers?)"
-    r"|\bno\s+(?:information|mention|details?)\s+(?:about|on|of|regarding)\b"
-    r"|\bcannot\s+be\s+answered\b",
+    r"|\bnot\s+(?:covered|mentioned|addressed|answered|provided)\s+(?:in|by)\s+the\s+(?:sources?|context|collection|provided)"
+    r"|\bno\s+(?:information|mention|details?)\s+(?:about|on|of|regarding)\b[^.]{0,60}\b(?:in|from)\s+the\s+(?:sources?|context|collection)"
+    r"|\b(?:question|this)\s+cannot\s+be\s+answered\b",
     re.I,
 )
 
@@ -32,7 +36,7 @@ Status = Literal["cited", "attributed", "unsupported", "abstention"]
 def parse_numbers(marker_body: str) -> list[int]:
     """``"1, 3-5"`` -> ``[1, 3, 4, 5]`` (ranges longer than 20 are taken as two numbers)."""
     out: list[int] = []
-    for part in re.split(r"\s*(?:[,;]|and)\s*", marker_body.strip()):
+    for part in re.split(r"\s*(?:[,;]\s*(?:and\s+)?|and)\s*", marker_body.strip().rstrip(",")):
         m = re.fullmatch(r"(\d+)\s*[-–]\s*(\d+)", part)
         if m:
             a, b = int(m.group(1)), int(m.group(2))
@@ -45,11 +49,11 @@ def parse_numbers(marker_body: str) -> list[int]:
 def strip_markers(text: str) -> tuple[str, list[int]]:
     """Remove citation markers; return the clean text and the cited numbers in order (unique)."""
     numbers: list[int] = []
-    for m in _MARKER.finditer(text):
+    for m in MARKER.finditer(text):
         for n in parse_numbers(m.group(1)):
             if n not in numbers:
                 numbers.append(n)
-    clean = _MARKER.sub("", text)
+    clean = _LEFTOVER.sub("", MARKER.sub("", text))  # never leave an unverified "[n]" in the text
     clean = re.sub(r"\s+([.,;:!?])", r"\1", clean)
     return " ".join(clean.split()), numbers
 
@@ -61,8 +65,14 @@ class AnswerSentence:
 
 
 def split_answer(text: str) -> list[AnswerSentence]:
-    """Answer text -> sentences with their citation numbers."""
-    text = _TRAILING.sub(lambda m: m.group(2) + m.group(1), text.strip())
+    """Answer text -> sentences with their citation numbers.
+
+    Markers right after a sentence's final punctuation ("... memory. [1] Next") belong to
+    that sentence, unless the answer puts its markers first ("[1] X works. [2] Y fails.").
+    """
+    text = text.strip()
+    if not MARKER.match(text):
+        text = _TRAILING.sub(lambda m: m.group(2) + m.group(1), text)
     out = []
     for span in sentence_spans(text):
         clean, cited = strip_markers(text[span.start : span.end])
@@ -74,6 +84,7 @@ def split_answer(text: str) -> list[AnswerSentence]:
 
 
 def is_abstention(sentence: str) -> bool:
+    """Does the sentence say that the sources do not answer (rather than state a fact)?"""
     return bool(_ABSTAIN.search(sentence))
 
 
@@ -106,7 +117,7 @@ def decide(
     n_sources = len(support)
     valid = [n for n in cited if 1 <= n <= n_sources]
     invalid = [n for n in cited if not 1 <= n <= n_sources]
-    if abstention:
+    if abstention and not any(support[n - 1] >= support_threshold for n in valid):
         return Decision("abstention", [], invalid, valid, 0.0)
     keep = [n for n in valid if support[n - 1] >= support_threshold]
     dropped = [n for n in valid if n not in keep]

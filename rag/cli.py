@@ -29,9 +29,10 @@ environment variables RAG__SECTION__FIELD, and --set section.field=value."""
 # -- helpers ------------------------------------------------------------------------------
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def _settings(args: argparse.Namespace, extra: dict[str, Any] | None = None) -> Settings:
+    """Settings from the command line; ``extra`` (from a command's own options) is validated like --set."""
     overrides = dict(parse_assignment(a) for a in (args.set or []))
-    return load_settings(preset=args.preset, overrides=overrides)
+    return load_settings(preset=args.preset, overrides={**overrides, **(extra or {})})
 
 
 def _emit_json(obj: Any) -> None:
@@ -77,7 +78,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     if args.mode:
-        settings = settings.model_copy(update={"retrieval": settings.retrieval.model_copy(update={"mode": args.mode})})
+        settings = _settings(args, {"retrieval.mode": args.mode})
     t0 = time.perf_counter()
     retriever = Retriever(settings)
     hits = retriever.search(args.query, k=args.k)
@@ -129,8 +130,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from .answer import Answerer
 
     settings = _settings(args)
-    if args.k:
-        settings = settings.model_copy(update={"answer": settings.answer.model_copy(update={"max_sources": args.k})})
+    if args.k is not None:
+        settings = _settings(args, {"answer.max_sources": args.k})
     answerer = Answerer(settings)
     on_token = None
     if args.stream and not args.json:

@@ -68,8 +68,8 @@ class Paper:
 def normalize_title(title: str) -> str:
     """Case-, accent- and punctuation-insensitive form of a title, used to match papers."""
     text = unicodedata.normalize("NFKD", title)
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
-    return " ".join(re.findall(r"[a-z0-9]+", text))
+    text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
+    return " ".join(re.findall(r"[^\W_]+", text))  # letters and digits of any script
 
 
 def paper_id(title: str) -> str:
@@ -119,12 +119,13 @@ def _read_text(path: Path) -> str:
 
 
 def _clean(s: str) -> str:
-    return " ".join(s.split())
+    """Collapse whitespace and drop control characters (terminal escapes must not reach the screen)."""
+    return " ".join("".join(c if c.isprintable() or c.isspace() else " " for c in s).split())
 
 
 def read_seed_file(path: Path, max_abstract_chars: int) -> list[_Record]:
     """Parse the seed text format: title line, blank line, abstract line, repeated."""
-    lines = _read_text(path).splitlines()
+    lines = _read_text(path).replace("\r\n", "\n").split("\n")
     content = [(i + 1, _clean(line)) for i, line in enumerate(lines) if line.strip()]
     content = [(n, s) for n, s in content if not _NOISE.match(s)]
     out: list[_Record] = []
@@ -154,7 +155,8 @@ def read_jsonl_file(path: Path, max_abstract_chars: int) -> list[_Record]:
     """Parse JSONL papers (``title`` + ``abstract``) or BEIR corpus lines (``_id``, ``title``, ``text``)."""
     out: list[_Record] = []
     seen_ids: dict[str, tuple[int, str]] = {}
-    for n, line in enumerate(_read_text(path).splitlines(), start=1):
+    # split on "\n" only: JSON strings may hold U+2028 and friends, which splitlines() breaks on
+    for n, line in enumerate(_read_text(path).replace("\r\n", "\n").split("\n"), start=1):
         if not line.strip():
             continue
         try:

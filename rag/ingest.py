@@ -16,7 +16,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from .chunking import chunk_paper, embedding_text
@@ -120,7 +120,7 @@ def _ingest_locked(settings: Settings, papers: list[Paper], embedder: Embedder, 
             unchanged += 1
             stale_ids += [c.id for c in old if c.content_hash != paper.content_hash]
             if any(c.meta_hash != paper.meta_hash for c in current):
-                meta_updates += [c for c in _stored_chunks(paper, settings)]
+                meta_updates += [replace(c, sources=paper.sources, extra=paper.extra, meta_hash=paper.meta_hash) for c in current]
         else:
             to_embed.append(paper)
             replaced += bool(old)
@@ -131,15 +131,18 @@ def _ingest_locked(settings: Settings, papers: list[Paper], embedder: Embedder, 
 
     if to_embed or stale_ids or meta_updates:
         store.set_generation("writing-" + str(int(time.time())))
-        n_embedded = _embed_and_add(store, to_embed, settings, embedder, progress)
+        chunks = {p.id: _stored_chunks(p, settings) for p in to_embed}
+        n_embedded = _embed_and_add(store, chunks, settings, embedder, progress)
         # ids of re-embedded papers are content-addressed: never delete what we just wrote
-        fresh = {c.id for p in to_embed for c in _stored_chunks(p, settings)}
+        fresh = {c.id for cs in chunks.values() for c in cs}
         stale_ids = [i for i in dict.fromkeys(stale_ids) if i not in fresh]
         store.delete(stale_ids)
         store.update_metadata(meta_updates)
         store.set_generation()
     else:
         n_embedded = 0
+        if not store.generation or store.generation.startswith(("writing", "new")):
+            store.set_generation()  # an earlier ingest stopped after its last write
 
     # build the search cache now, so the first search after an ingest is fast
     from .retrieve import SearchIndex
@@ -164,11 +167,10 @@ def _ingest_locked(settings: Settings, papers: list[Paper], embedder: Embedder, 
     return report
 
 
-def _batches(papers: Iterable[Paper], settings: Settings) -> Iterable[list[StoredChunk]]:
+def _batches(per_paper: Iterable[list[StoredChunk]]) -> Iterable[list[StoredChunk]]:
     """Chunks grouped in batches of whole papers."""
     batch: list[StoredChunk] = []
-    for paper in papers:
-        chunks = _stored_chunks(paper, settings)
+    for chunks in per_paper:
         if batch and len(batch) + len(chunks) > BATCH_CHUNKS:
             yield batch
             batch = []
@@ -177,14 +179,16 @@ def _batches(papers: Iterable[Paper], settings: Settings) -> Iterable[list[Store
         yield batch
 
 
-def _embed_and_add(store: PaperStore, papers: list[Paper], settings: Settings, embedder: Embedder, progress: bool | None) -> int:
-    if not papers:
+def _embed_and_add(
+    store: PaperStore, chunks: dict[str, list[StoredChunk]], settings: Settings, embedder: Embedder, progress: bool | None
+) -> int:
+    if not chunks:
         return 0
     from tqdm import tqdm
 
     total = 0
-    with tqdm(total=len(papers), unit="paper", desc="embedding", disable=None if progress is None else not progress) as bar:
-        for batch in _batches(papers, settings):
+    with tqdm(total=len(chunks), unit="paper", desc="embedding", disable=None if progress is None else not progress) as bar:
+        for batch in _batches(chunks.values()):
             vectors = embedder.embed([embedding_text(c.title, c.text, settings.chunking) for c in batch], kind="document")
             store.add(batch, vectors)
             total += len(batch)

@@ -121,10 +121,15 @@ class _Stream:
 
 
 class LlamaCppLLM:
-    """One llama.cpp model per process and path; calls are serialized (llama.cpp contexts are not thread-safe)."""
+    """A GGUF model in this process.
 
-    _cache: dict[tuple, object] = {}
-    _cache_lock = threading.Lock()
+    Loaded models are shared per (path, context, threads) across all instances in the
+    process, each with its own lock: llama.cpp contexts are not thread-safe, so generations
+    on one model run one at a time whichever instance asks.
+    """
+
+    _models: dict[tuple, tuple[object, threading.Lock]] = {}
+    _models_lock = threading.Lock()
 
     def __init__(self, settings: Settings):
         from .models import resolve_gguf
@@ -132,58 +137,64 @@ class LlamaCppLLM:
         self.settings = settings.llm
         self.path: Path = resolve_gguf(self.settings.model, settings.store_dir() / "models")
         self.name = f"llama-cpp:{self.settings.model}"
-        self._lock = threading.Lock()
 
-    @property
-    def model(self):
-        key = (str(self.path), self.settings.context_tokens, self.settings.threads, self.settings.seed)
-        with self._cache_lock:
-            if key not in self._cache:
+    def _loaded(self) -> tuple[object, threading.Lock]:
+        key = (str(self.path), self.settings.context_tokens, self.settings.threads)
+        with self._models_lock:
+            if key not in self._models:
                 try:
                     from llama_cpp import Llama
                 except ImportError:
                     raise LLMUnavailable("llama-cpp-python is not installed: run `make setup`") from None
                 threads = self.settings.threads or os.cpu_count() or 1
                 log.info("loading %s (%d threads)", self.path, threads)
-                self._cache[key] = Llama(
-                    model_path=str(self.path),
-                    n_ctx=self.settings.context_tokens,
-                    n_threads=threads,
-                    n_threads_batch=threads,
-                    seed=self.settings.seed,
-                    verbose=False,
-                )
-            return self._cache[key]
+                try:
+                    model = Llama(
+                        model_path=str(self.path),
+                        n_ctx=self.settings.context_tokens,
+                        n_threads=threads,
+                        n_threads_batch=threads,
+                        verbose=False,
+                    )
+                except (ValueError, RuntimeError) as exc:
+                    raise LLMUnavailable(f"llama.cpp could not load {self.path}: {exc}") from None
+                self._models[key] = (model, threading.Lock())
+            return self._models[key]
+
+    @property
+    def model(self):
+        return self._loaded()[0]
 
     def count_tokens(self, text: str) -> int:
         return len(self.model.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
     def complete(self, messages, *, max_tokens=None, on_token=None, cancel=None) -> Completion:
-        model = self.model
+        model, lock = self._loaded()
         stream = _Stream(on_token, cancel)
-        usage_prompt = 0
         finish = None
-        with self._lock:
-            chunks = model.create_chat_completion(
-                [{"role": m.role, "content": m.content} for m in messages],
-                max_tokens=max_tokens or self.settings.max_tokens,
-                temperature=self.settings.temperature,
-                seed=self.settings.seed,
-                stream=True,
-            )
-            n = 0
+        n = 0
+        with lock:
             try:
-                for chunk in chunks:
-                    choice = chunk["choices"][0]
-                    piece = choice.get("delta", {}).get("content")
-                    if piece:
-                        n += 1
-                    stream.push(piece)
-                    finish = choice.get("finish_reason") or finish
-            finally:
-                chunks.close()
-            usage_prompt = self.count_tokens("".join(m.content for m in messages))
-        return Completion(stream.text, self.name, usage_prompt, n, stream.first, stream.elapsed, finish)
+                chunks = model.create_chat_completion(
+                    [{"role": m.role, "content": m.content} for m in messages],
+                    max_tokens=max_tokens or self.settings.max_tokens,
+                    temperature=self.settings.temperature,
+                    seed=self.settings.seed,
+                    stream=True,
+                )
+                try:
+                    for chunk in chunks:
+                        choice = chunk["choices"][0]
+                        piece = choice.get("delta", {}).get("content")
+                        n += bool(piece)
+                        stream.push(piece)
+                        finish = choice.get("finish_reason") or finish
+                finally:
+                    chunks.close()
+            except (ValueError, RuntimeError) as exc:  # e.g. the prompt does not fit the context window
+                raise LLMUnavailable(f"llama.cpp could not generate: {_short(str(exc))}") from None
+            prompt_tokens = len(model.tokenize("".join(m.content for m in messages).encode("utf-8"), add_bos=False, special=True))
+        return Completion(stream.text, self.name, prompt_tokens, n, stream.first, stream.elapsed, finish)
 
 
 @register("llama-cpp")

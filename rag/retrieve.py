@@ -63,6 +63,21 @@ class PaperHit:
         return asdict(self)
 
 
+def _one_version_per_paper(chunks: list[StoredChunk]) -> list[StoredChunk]:
+    """While an ingest replaces a paper (or after one was killed mid-way), the store can hold
+    its old and new chunks at once: keep one complete version, so no hit mixes the two."""
+    by_version: dict[tuple[str, str], list[StoredChunk]] = {}
+    for c in chunks:
+        by_version.setdefault((c.paper_id, c.content_hash), []).append(c)
+    best: dict[str, list[StoredChunk]] = {}
+    for (pid, _), cs in sorted(by_version.items()):
+        complete = len({c.index for c in cs}) == cs[0].n_chunks
+        held = best.get(pid)
+        if held is None or (complete and len({c.index for c in held}) != held[0].n_chunks):
+            best[pid] = cs
+    return [c for cs in best.values() for c in cs]
+
+
 class SearchIndex:
     """The in-memory view a search needs: every chunk (in a fixed order) and BM25 over them."""
 
@@ -74,7 +89,7 @@ class SearchIndex:
 
     @classmethod
     def build(cls, chunks: list[StoredChunk], settings: Settings, generation: str) -> SearchIndex:
-        chunks = sorted(chunks, key=lambda c: (c.paper_id, c.index, c.id))
+        chunks = sorted(_one_version_per_paper(chunks), key=lambda c: (c.paper_id, c.index, c.id))
         bm25 = BM25Index.build([embedding_text(c.title, c.text, settings.chunking) for c in chunks])
         return cls(chunks, bm25, generation)
 
@@ -141,9 +156,10 @@ class Retriever:
     def index(self) -> SearchIndex:
         with self._lock:
             if self._index is None:
-                self._index = SearchIndex.for_store(self.store, self.settings)
-                if not self._index.chunks:
+                index = SearchIndex.for_store(self.store, self.settings)
+                if not index.chunks:  # not cached: a later ingest must be seen
                     raise IndexMissingError(f"the index '{self.store.name}' is empty; run `rag ingest` first")
+                self._index = index
             return self._index
 
     def refresh(self) -> None:
@@ -171,7 +187,7 @@ class Retriever:
         if r.mode in ("hybrid", "dense"):
             vec = self.embedder.embed([query], kind="query")[0]
             hits = self.store.query(vec, r.candidates)
-            if any(cid not in index.pos for cid, _ in hits):
+            if any(cid not in index.pos for cid, _ in hits) and self.store.current_generation() != index.generation:
                 log.info("index changed since the search cache was loaded; reloading")
                 self.refresh()
                 index = self.index

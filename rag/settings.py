@@ -233,7 +233,8 @@ class Settings(Section):
 
     def index_hash(self) -> str:
         """Hash of everything that changes the stored vectors and chunks."""
-        return _hash({"embedding": self.embedding, "chunking": self.chunking})
+        ignored = {"batch_size"} | ({"dimensions"} if self.embedding.provider == "sentence-transformers" else set())
+        return _hash({"embedding": self.embedding.model_dump(mode="json", exclude=ignored), "chunking": self.chunking})
 
     def settings_hash(self) -> str:
         """Hash of everything that changes an answer (not where the store lives)."""

@@ -101,11 +101,12 @@ def _client(settings: Settings):
 class PaperStore:
     """One Chroma collection of chunks for one (embedding model, chunking) setting."""
 
-    def __init__(self, settings: Settings, collection: Any):
+    def __init__(self, settings: Settings, collection: Any, client: Any = None):
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
         self.settings = settings
         self.collection = collection
+        self.client = client
         self.vector_store = ChromaVectorStore(chroma_collection=collection)
 
     # -- opening ------------------------------------------------------------------------
@@ -135,7 +136,7 @@ class PaperStore:
         got = (collection.metadata or {}).get("embedding_model")
         if got and got != embedder_name:
             raise RagError(f"collection '{name}' was built with {got}, not {embedder_name}; re-run `rag ingest`")
-        return cls(settings, collection)
+        return cls(settings, collection, client)
 
     @staticmethod
     def location(settings: Settings) -> str:
@@ -150,6 +151,13 @@ class PaperStore:
     @property
     def generation(self) -> str:
         return str((self.collection.metadata or {}).get("generation", ""))
+
+    def current_generation(self) -> str:
+        """The generation as the store has it now (another process may have written since)."""
+        if self.client is None:
+            return self.generation
+        fresh = self.client.get_collection(self.collection.name, embedding_function=None)
+        return str((fresh.metadata or {}).get("generation", ""))
 
     def set_generation(self, value: str | None = None) -> str:
         """Mark a write: a fresh generation invalidates every cache built from the old one."""

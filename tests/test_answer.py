@@ -139,3 +139,24 @@ def test_short_question_naming_a_paper_is_not_refused(full_index, retriever):
     assert answer.retrieved[0].dense < settings.answer.abstain_below
     assert answer.abstain_reason != "retrieval"
     assert answer.status == "answered" and "CSKV" in answer.references[0].title
+
+
+def test_concurrent_asks_share_one_model_safely(full_index, retriever):
+    """Threads asking at once: one llama.cpp model, generations serialized, answers independent."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    settings, _ = full_index
+    settings = settings.model_copy(update={"llm": settings.llm.model_copy(update={"max_tokens": 24})})
+    questions = [
+        SOFT_TEACHER,
+        "How does CSKV compress the KV cache?",
+        "What does COAT compress to save memory in FP8 training?",
+        "How does FlashAttention-2 improve over FlashAttention?",
+    ]
+    answerers = [Answerer(settings, retriever=retriever) for _ in questions]  # separate instances, one shared model
+    with ThreadPoolExecutor(len(questions)) as pool:
+        answers = list(pool.map(lambda qa: qa[1].ask(qa[0]), zip(questions, answerers)))
+    assert [a.question for a in answers] == questions
+    for a in answers:
+        assert a.status in ("answered", "abstained") and a.tokens.completion <= 24
+        check_references(a, retriever) if a.references else None

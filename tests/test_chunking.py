@@ -82,3 +82,16 @@ def test_chunk_ids_change_with_content():
     b = Paper("p", "T", "One sentence here. Another one changed.")
     ca, cb = chunk_paper(a, ChunkingSettings())[0], chunk_paper(b, ChunkingSettings())[0]
     assert ca.id(a.content_hash) != cb.id(b.content_hash)
+
+
+def test_text_without_spaces_is_chunked_to_size():
+    count = token_counter("cl100k_base")
+    text = "这是一个没有空格的很长的句子" * 60 + "。结束。"
+    spans = chunk_text(text, chunk_tokens=64, overlap_tokens=8, count=count)
+    assert len(spans) > 5
+    assert all(count(text[s.start : s.end]) <= 64 for s in spans)
+    assert spans[-1].end == len(text)
+
+
+def test_cjk_sentence_ends():
+    assert sentences("第一句。第二句！Third one.") == ["第一句。", "第二句！", "Third one."]

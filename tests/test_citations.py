@@ -56,8 +56,26 @@ def test_decide_unsupported():
 
 
 def test_decide_abstention_sentence():
+    d = decide([1], [0.2], support_threshold=0.5, attribution_threshold=0.6, abstention=True)
+    assert (d.status, d.sources, d.dropped) == ("abstention", [], [1])
+    # a sentence that reads like an abstention but is supported by its citation is a claim
     d = decide([1], [0.9], support_threshold=0.5, attribution_threshold=0.6, abstention=True)
-    assert (d.status, d.sources) == ("abstention", [])
+    assert (d.status, d.sources) == ("cited", [1])
+
+
+def test_more_marker_forms_and_no_leftovers():
+    assert strip_markers("Cut to 2 bits [Source: 4].") == ("Cut to 2 bits.", [4])
+    assert strip_markers("Works [4, 1, and 2] well [3,5,].") == ("Works well.", [4, 1, 2, 3, 5])
+    assert strip_markers("Fast 【2】.") == ("Fast.", [2])
+    assert strip_markers("Odd [^1] and [ref 3] forms.") == ("Odd and forms.", [])
+    assert strip_markers("We use [CLS] tokens.") == ("We use [CLS] tokens.", [])
+
+
+def test_markers_written_first_stay_with_their_sentence():
+    out = split_answer("[1] X works well. [2] Y fails badly.")
+    assert [(s.text, s.cited) for s in out] == [("X works well.", [1]), ("Y fails badly.", [2])]
+    out = split_answer("We use BERT. [CLS] tokens are pooled [1].")
+    assert [(s.text, s.cited) for s in out] == [("We use BERT.", []), ("[CLS] tokens are pooled.", [1])]
 
 
 def test_renumber_in_order_of_first_use():
@@ -80,6 +98,8 @@ def test_with_markers():
         ("This is not covered in the collection.", True),
         ("There is no information about GPT-5 in the sources.", True),
         ("COAT does not use FP16.", False),
+        ("The attack requires no information about the model weights.", False),
+        ("The paper does not include a decoder ablation.", False),
         ("The method cannot scale beyond 8 GPUs.", False),
     ],
 )

@@ -96,3 +96,25 @@ def test_oversize_abstract(tmp_path):
 def test_missing_path(tmp_path):
     with pytest.raises(CorpusError, match="no such file or folder"):
         load_collection([tmp_path / "nope.txt"])
+
+
+def test_titles_in_other_scripts(tmp_path):
+    rows = [
+        {"title": "Обучение моделей", "abstract": ABSTRACT},
+        {"title": "GPT-4 для русского языка", "abstract": ABSTRACT},
+        {"title": "GPT-4 для китайского языка", "abstract": ABSTRACT + " Other."},
+    ]
+    papers = load_collection([write(tmp_path / "ru.jsonl", "\n".join(json.dumps(r, ensure_ascii=False) for r in rows))])
+    assert len({p.id for p in papers}) == 3
+
+
+def test_jsonl_string_with_unicode_line_separator(tmp_path):
+    row = {"title": "Separators", "abstract": "First part\u2028second part. It still is one abstract."}
+    (paper,) = load_collection([write(tmp_path / "u.jsonl", json.dumps(row, ensure_ascii=False) + "\n")])
+    assert "second part" in paper.abstract
+
+
+def test_control_characters_are_removed(tmp_path):
+    row = {"title": "Escapes \x1b[31mred", "abstract": "Text with \x1b]0;title\x07 escapes. And more text here."}
+    (paper,) = load_collection([write(tmp_path / "e.jsonl", json.dumps(row))])
+    assert "\x1b" not in paper.title + paper.abstract and "\x07" not in paper.abstract

@@ -90,3 +90,14 @@ def test_rechunked_settings_use_their_own_collection(tmp_path, sample, embedder)
     assert ra.collection != rb.collection
     assert rb.chunks_total > ra.chunks_total
     assert ingest(a, [coll], embedder=embedder, progress=False).chunks_total == ra.chunks_total
+
+
+def test_a_stuck_writing_generation_is_cleared(tmp_path, sample, embedder):
+    """An ingest killed after its last write but before marking the store done."""
+    settings = make_settings(tmp_path / "store")
+    coll = write_jsonl(tmp_path / "c.jsonl", sample[:2])
+    ingest(settings, [coll], embedder=embedder, progress=False)
+    store = PaperStore.open(settings, embedder_name=embedder.name, dim=embedder.dim)
+    store.set_generation("writing-123")
+    ingest(settings, [coll], embedder=embedder, progress=False)
+    assert not PaperStore.open(settings, embedder_name=embedder.name, dim=embedder.dim).generation.startswith("writing")

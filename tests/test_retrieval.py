@@ -67,3 +67,18 @@ def test_empty_and_oversize_queries(retriever):
         retriever.search("   ")
     with pytest.raises(RagError, match="limit"):
         retriever.search("x" * 5000)
+
+
+def test_one_complete_version_per_paper():
+    from rag.retrieve import _one_version_per_paper
+    from rag.store import StoredChunk
+
+    def chunk(h, i, n):
+        return StoredChunk(f"p:{h}:{i}", "p", "T", i, 0, 1, "x", h, "m", n)
+
+    old = [chunk("old", 0, 2), chunk("old", 1, 2)]
+    partial_new = [chunk("new", 0, 3)]
+    assert _one_version_per_paper(old + partial_new) == old
+    new = [chunk("new", i, 3) for i in range(3)]
+    kept = _one_version_per_paper(old + new)
+    assert kept in (old, new) and len({c.content_hash for c in kept}) == 1
