@@ -1,11 +1,10 @@
 """LLM backends: an OpenAI-compatible llama.cpp server on 127.0.0.1, and failure handling."""
 
-import socket
-import subprocess
 import sys
 import time
 
 import pytest
+from conftest import free_port, local_server
 
 from rag.answer import Answerer
 from rag.models import resolve_gguf
@@ -13,35 +12,15 @@ from rag.models import resolve_gguf
 pytestmark = pytest.mark.slow
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def llama_server(full_index, tmp_path_factory):
     settings, _ = full_index
     model = resolve_gguf(settings.llm.model, settings.store_dir() / "models")
     port = free_port()
-    log = open(tmp_path_factory.mktemp("llama-server") / "server.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1", "--port", str(port),
-         "--n_ctx", "4096", "--model_alias", "local"],
-        stdout=log, stderr=subprocess.STDOUT,
-    )
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            assert proc.poll() is None, "llama_cpp.server exited"
-            time.sleep(0.3)
-    yield port
-    proc.terminate()
-    proc.wait(20)
-    log.close()
+    argv = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1", "--port", str(port),
+            "--n_ctx", "4096", "--model_alias", "local"]
+    with local_server(argv, port, tmp_path_factory.mktemp("llama-server") / "server.log"):
+        yield port
 
 
 def with_llm(settings, **llm):

@@ -1,15 +1,11 @@
 """The store through a real Chroma server (`chroma run`) on 127.0.0.1."""
 
 import json
-import os
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from conftest import SEEDS, make_settings, write
+from conftest import SEEDS, free_port, local_server, make_settings, write
 
 from rag.corpus import load_collection
 from rag.errors import RagError
@@ -19,43 +15,14 @@ from rag.retrieve import Retriever
 pytestmark = pytest.mark.slow
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def chroma_server(tmp_path_factory):
     port = free_port()
     data = tmp_path_factory.mktemp("chroma-server")
     chroma = Path(sys.executable).parent / "chroma"
-    log = open(data / "server.log", "w")
-    proc = subprocess.Popen(
-        [str(chroma), "run", "--path", str(data / "db"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
-    )
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            if proc.poll() is not None:
-                pytest.fail("chroma run exited: " + (data / "server.log").read_text()[-2000:])
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("chroma server did not start in 60 s")
-    yield port
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    argv = [str(chroma), "run", "--path", str(data / "db"), "--host", "127.0.0.1", "--port", str(port)]
+    with local_server(argv, port, data / "server.log", timeout=60):
+        yield port
 
 
 def test_ingest_and_search_through_server(tmp_path, chroma_server, embedder):
