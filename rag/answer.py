@@ -260,15 +260,14 @@ class Answerer:
         if not sentences:
             return _abstain(answer, "empty")
         evidence = [Evidence.from_chunks(s.chunks) for s in sources]
-        scores = self.judge.score([s.text for s in sentences], evidence)
         titles = {normalize_title(s.hit.title): s.n for s in sources}
         named_sources = {titles[k] for k in (normalize_title(s.text) for s in sentences) if k in titles}
+        # one scoring pass: the sentences, plus the question when a sentence only names a paper
+        scored = self.judge.score([s.text for s in sentences] + ([answer.question] if named_sources else []), evidence)
+        scores = scored[: len(sentences)]
         # A sentence that only names a paper answers "which paper...?" questions, but only if
         # that paper is about what the question asks: the question must be supported by it.
-        relevant = set()
-        if named_sources:
-            q_scores = self.judge.score([answer.question], evidence)[0]
-            relevant = {n for n in named_sources if q_scores[n - 1].score >= a.title_relevance_threshold}
+        relevant = {n for n in named_sources if scored[-1][n - 1].score >= a.title_relevance_threshold}
         decisions = []
         for i, s in enumerate(sentences):
             named = titles.get(normalize_title(s.text))
