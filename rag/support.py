@@ -32,7 +32,7 @@ _NEGATION = re.compile(r"\b(?:not|no|never|none|neither|nor|cannot|can't|doesn't
 SEMANTIC_WEIGHT = 0.6
 COS_FLOOR = 0.2  # cosine of unrelated sentences with all-MiniLM-L6-v2 is around here
 NUMBER_CAP = 0.3
-NEGATION_FACTOR = 0.6
+NEGATION_FACTOR = 0.4
 
 
 @dataclass(frozen=True)
@@ -65,8 +65,6 @@ def numbers_in(text: str) -> set[str]:
     out = set()
     for m in _NUMBER.finditer(text):
         value = m.group(1).replace(",", "")
-        if re.fullmatch(r"\d+", value) and len(value) == 1 and not m.group(2):
-            continue  # single digits ("two stages", list markers) are too ambiguous to demand
         out.add(value + (m.group(2) or "").lower().replace("×", "x"))
     return out
 

@@ -75,3 +75,17 @@ def test_small_full_run_with_the_local_model(full_index, tmp_path):
     assert metrics["model"] == "llama-cpp:qwen2.5-coder-0.5b-instruct-q4_k_m"
     results = [json.loads(line) for line in (tmp_path / "out" / "results.jsonl").read_text().splitlines()]
     assert all("answer" in r and "timings" in r for r in results)
+
+
+@pytest.mark.slow
+def test_support_judge_floor(retriever, full_index):
+    """The offline support judge on labelled claims (eval/datasets/make_claims.py)."""
+    from rag.evaluate import validate_judge
+    from rag.support import SupportJudge
+
+    settings, _ = full_index
+    judge = SupportJudge(retriever.embedder, retriever.index.bm25.idf)
+    result = validate_judge(settings, DEV.parent / "claims.jsonl", judge)
+    assert result["claims"] >= 150
+    assert result["auroc"] >= 0.85, result
+    assert result["accuracy"] >= 0.80, result
