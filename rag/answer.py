@@ -20,7 +20,7 @@ import queue
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -221,10 +221,19 @@ class Answerer:
         user = load_prompt("answer_user").render(sources="\n\n".join(s.prompt_text() for s in sources), question=question)
         return [Message("system", system), Message("user", user)]
 
-    def ask(self, question: str, *, on_token: TokenCallback | None = None, cancel: threading.Event | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        *,
+        on_token: TokenCallback | None = None,
+        cancel: threading.Event | None = None,
+        focus: Sequence[str] = (),
+    ) -> Answer:
+        """Answer ``question``. ``focus``: ids of papers the question is about (a chat
+        follow-up naming earlier references); they become the first sources."""
         t0 = time.perf_counter()
         question = clean_question(question, self.settings.answer.max_question_chars)
-        hits = self.retriever.search(question, k=max(self.settings.retrieval.top_k, self.settings.answer.max_sources))
+        hits = self.retriever.search_with(question, focus, k=max(self.settings.retrieval.top_k, self.settings.answer.max_sources))
         timings = Timings(retrieval_s=time.perf_counter() - t0)
         base = dict(question=question, model=self.model_name(), settings_hash=self.settings.settings_hash(), timings=timings)
         retrieved = [RetrievedPaper.from_hit(h) for h in hits]
@@ -233,7 +242,7 @@ class Answerer:
         far = best_dense is not None and best_dense < self.settings.answer.abstain_below
         if far and any(names_title(question, h.title, self.retriever.index.bm25.df) for h in hits[:3]):
             far = False  # the question names a paper (e.g. an acronym the embedding model does not know)
-        if not hits or far:
+        if not hits or (far and not focus):
             return _finish(Answer(**base, text=ABSTAIN_TEXT, retrieved=retrieved, abstained=True, abstain_reason="retrieval", status="abstained"), t0)
 
         sources = build_sources(hits, self.settings)
@@ -392,17 +401,17 @@ class AnswerStream:
 
     _DONE = object()
 
-    def __init__(self, answerer: Answerer, question: str):
+    def __init__(self, answerer: Answerer, question: str, focus: Sequence[str] = ()):
         self._queue: queue.Queue = queue.Queue()
         self._cancel = threading.Event()
         self.answer: Answer | None = None
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(answerer, question), daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(answerer, question, tuple(focus)), daemon=True)
         self._thread.start()
 
-    def _run(self, answerer: Answerer, question: str) -> None:
+    def _run(self, answerer: Answerer, question: str, focus: tuple[str, ...]) -> None:
         try:
-            self.answer = answerer.ask(question, on_token=self._queue.put, cancel=self._cancel)
+            self.answer = answerer.ask(question, on_token=self._queue.put, cancel=self._cancel, focus=focus)
         except BaseException as exc:  # handed to the consuming thread
             self._error = exc
         finally:
@@ -427,6 +436,11 @@ class AnswerStream:
     def cancel(self) -> None:
         """Stop generating; iteration then ends with :class:`GenerationCancelled`."""
         self._cancel.set()
+
+    def close(self, timeout: float | None = None) -> None:
+        """Stop generating and wait until the model is free again."""
+        self._cancel.set()
+        self._thread.join(timeout)
 
 
 def ask_stream(question: str, **overrides: Any) -> AnswerStream:

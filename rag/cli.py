@@ -150,6 +150,27 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_chat(args: argparse.Namespace) -> int:
+    from .chat import ChatApp
+
+    return ChatApp(_settings(args)).run()
+
+
+def _claims_file(args: argparse.Namespace) -> Path | None:
+    """--claims FILE; by default the bundled labelled claims in full runs; 'none' skips."""
+    from .settings import PROJECT_ROOT
+
+    if args.claims is None:
+        bundled = PROJECT_ROOT / "eval" / "datasets" / "claims.jsonl"
+        return bundled if not args.retrieval_only and bundled.exists() else None
+    if args.claims.lower() == "none":
+        return None
+    path = Path(args.claims)
+    if not path.is_file():
+        raise RagError(f"--claims: no such file: {path}")
+    return path
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from .evaluate import run_eval
 
@@ -163,7 +184,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         limit=args.limit,
         baselines=baselines,
         progress=False if args.no_progress else None,
-        claims=Path(args.claims) if args.claims else None,
+        claims=_claims_file(args),
     )
     keys = ["recall@1", "recall@5", "recall@10", "mrr", "ndcg@10"]
     if not args.retrieval_only:
@@ -282,6 +303,16 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p, suppress=True)
     p.set_defaults(func=cmd_ask)
 
+    p = sub.add_parser("chat", help="an interactive conversation with cited answers", description=(
+        "Ask questions and follow-ups over the index in a terminal session. Follow-ups are resolved "
+        "against the conversation ('the second one', 'it', [2] become the paper's title) and citation "
+        "numbers stay stable for the session. Answers stream while generated, then show verified, "
+        "with references. Commands: /help, /sources, /paper N, /search QUERY, /reset, /settings, "
+        "/save FILE, /quit. Ctrl-C stops an answer; Ctrl-D leaves. Input history is kept in "
+        "chat.history_file."))
+    _common(p, suppress=True)
+    p.set_defaults(func=cmd_chat)
+
     p = sub.add_parser("eval", help="score retrieval and answers on a question set", description=(
         "Run every question of a JSONL dataset ({id, type, question, gold_titles, reference_answer, "
         "key_facts, answerable}) through retrieval and answering; write DIR/metrics.json, "
@@ -294,7 +325,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="baselines scored side by side (comma-separated: bm25, dense, hybrid, llamaindex = plain "
                         "VectorStoreIndex + CitationQueryEngine with the same models; '' for none)")
     p.add_argument("--claims", metavar="FILE", default=None,
-                   help="labelled claims (eval/datasets/claims.jsonl) to validate the support judge: accuracy and AUROC in the report")
+                   help="labelled claims to validate the support judge (accuracy and AUROC in the report); default: "
+                        "eval/datasets/claims.jsonl in full runs, 'none' to skip")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     _common(p, suppress=True)
     p.set_defaults(func=cmd_eval)

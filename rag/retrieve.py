@@ -13,7 +13,8 @@ import os
 import shutil
 import threading
 import uuid
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -200,6 +201,28 @@ class Retriever:
             fused = list((dense or lexical).items())
         groups = group_by_parent(fused, lambda cid: index.chunks[index.pos[cid]].paper_id, k, r.chunks_per_paper)
         return [self._hit(rank, query, pid, score, chunks, dense, lexical, index) for rank, (pid, score, chunks) in enumerate(groups, 1)]
+
+    def search_with(self, query: str, focus: Sequence[str], k: int | None = None) -> list[PaperHit]:
+        """:meth:`search`, with the ``focus`` papers first (in that order) whether or not the
+        query retrieves them; each keeps its chunks ordered by match to the query."""
+        hits = self.search(query, k)
+        if not focus:
+            return hits
+        index = self.index
+        found = {h.paper_id: h for h in hits}
+        lexical = {index.chunks[i].id: sc for i, sc in index.bm25.top(query, len(index.chunks))}
+        first: list[PaperHit] = []
+        for pid in dict.fromkeys(focus):
+            if pid in found:
+                first.append(found[pid])
+                continue
+            ids = [c.id for c in index.chunks if c.paper_id == pid]
+            if not ids:
+                raise RagError(f"no paper with id '{pid}' in the index")
+            ranked = sorted(((cid, lexical.get(cid, 0.0)) for cid in ids), key=lambda t: -t[1])
+            first.append(self._hit(0, query, pid, 0.0, ranked, {}, lexical, index))
+        rest = [h for h in hits if h.paper_id not in set(focus)]
+        return [replace(h, rank=i) for i, h in enumerate(first + rest, 1)]
 
     def _hit(self, rank, query, paper_id, score, chunk_scores, dense, lexical, index: SearchIndex) -> PaperHit:
         matches = []

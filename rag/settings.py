@@ -218,6 +218,24 @@ class AnswerSettings(Section):
     )
 
 
+class ChatSettings(Section):
+    history_file: str = Field(
+        "",
+        description="Where `rag chat` keeps its input history (up-arrow across sessions). "
+        "Empty: $XDG_STATE_HOME/rag-papers/chat_history (default ~/.local/state/...). 'none': no history file.",
+    )
+    history_size: int = Field(1000, ge=0, description="Most lines kept in the history file.")
+    markdown: bool = Field(True, description="Render answers as markdown in a terminal (plain text when off or piped).")
+
+    def history_path(self) -> Path | None:
+        if self.history_file.lower() == "none":
+            return None
+        if self.history_file:
+            return Path(self.history_file).expanduser()
+        state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+        return Path(state) / "rag-papers" / "chat_history"
+
+
 class Settings(Section):
     """The whole tree. Sections are described field by field."""
 
@@ -228,6 +246,7 @@ class Settings(Section):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
+    chat: ChatSettings = Field(default_factory=ChatSettings)
 
     # -- derived values -------------------------------------------------------------
 
@@ -238,7 +257,7 @@ class Settings(Section):
 
     def settings_hash(self) -> str:
         """Hash of everything that changes an answer (not where the store lives)."""
-        return _hash(self.model_dump(mode="json", exclude={"store", "corpus"}))
+        return _hash(self.model_dump(mode="json", exclude={"store", "corpus", "chat"}))
 
     def collection_name(self) -> str:
         return f"{self.store.collection_prefix}-{self.index_hash()}"
