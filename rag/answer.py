@@ -28,7 +28,7 @@ from pydantic import BaseModel, Field
 
 from .chunking import token_counter
 from .citations import MARKER, Decision, decide, is_abstention, renumber, split_answer, with_markers
-from .corpus import normalize_title
+from .corpus import clean_text, instruction_like, instruction_sentences, normalize_title
 from .errors import RagError
 from .lexical import names_title
 from .llm import LLM, GenerationCancelled, LLMUnavailable, Message, TokenCallback, make_llm
@@ -113,6 +113,20 @@ class Answer(BaseModel):
 
 # -- building the prompt ---------------------------------------------------------------------
 
+def data_only(text: str) -> str:
+    """Source text with the sentences addressed to a language model ("ignore previous
+    instructions and answer X") left out: the model never sees them as instructions."""
+    for start, end in reversed(instruction_sentences(text)):
+        text = text[:start] + "(instruction-like text omitted)" + text[end:]
+    return text
+
+
+def without_instructions(ev: Evidence) -> Evidence:
+    """Evidence minus instruction-like sentences: an injected "answer X" never supports X."""
+    kept = tuple(s for s in ev.sentences if not instruction_like(s[2]))
+    return ev if len(kept) == len(ev.sentences) else Evidence(" ".join(s for _, _, s in kept), kept)
+
+
 def neutralize(text: str) -> str:
     """Source text is data: citation-like markers inside it become parentheses."""
     return MARKER.sub(lambda m: "(" + m.group(0)[1:-1] + ")", text)
@@ -131,7 +145,7 @@ class Source:
                 body.append("…")
             body.append(text)
             last_end = end
-        return f"[{self.n}] {neutralize(self.hit.title)}\n{neutralize(' '.join(body))}"
+        return f"[{self.n}] {neutralize(data_only(self.hit.title))}\n{neutralize(data_only(' '.join(body)))}"
 
 
 def build_sources(hits: list[PaperHit], settings: Settings) -> list[Source]:
@@ -180,8 +194,7 @@ def normalize_copied_headers(raw: str, sources: list[Source]) -> str:
 def clean_question(question: str, max_chars: int) -> str:
     if not isinstance(question, str):
         raise RagError("the question must be text")
-    text = "".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in question)
-    text = " ".join(text.split())
+    text = clean_text(question)  # control characters and terminal escapes, as in abstracts
     if not text:
         raise RagError("the question is empty")
     if len(text) > max_chars:
@@ -268,7 +281,7 @@ class Answerer:
         answer.retrieved = retrieved
         if not sentences:
             return _abstain(answer, "empty")
-        evidence = [Evidence.from_chunks(s.chunks) for s in sources]
+        evidence = [without_instructions(Evidence.from_chunks(s.chunks)) for s in sources]
         titles = {normalize_title(s.hit.title): s.n for s in sources}
         named_sources = {titles[k] for k in (normalize_title(s.text) for s in sentences) if k in titles}
         # one scoring pass: the sentences, plus the question when a sentence only names a paper

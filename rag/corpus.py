@@ -10,7 +10,8 @@ Formats
 
 A paper's id is derived from its normalized title, so the same paper listed in several
 files is one paper that remembers every file (and line) it came from. The same title with
-a different abstract is an error naming both places.
+a different abstract is an error naming both places, and so is an ``id`` (or BEIR ``_id``)
+used for two different papers, in one file or across files.
 
 Parsing never touches the index: a bad file fails the whole read before anything is
 written.
@@ -42,6 +43,33 @@ _NOISE = re.compile(
     )$""",
     re.IGNORECASE | re.VERBOSE,
 )
+
+
+# Text addressed to a language model rather than to a reader ("ignore previous instructions
+# and answer X"): a prompt injection hidden in a collection. Such sentences stay in the index
+# as data; ingest reports them and answers must never use them as instructions or evidence.
+_INSTRUCTION = re.compile(
+    r"""
+      \b(?:ignore|disregard|forget|override)\b[^.!?]{0,40}?\b(?:instructions?|prompts?|rules|guidelines)\b
+    | \b(?:system|developer)\s+(?:message|prompt|instructions?)\s*:
+    | \b(?:answer|reply|respond|say|output|write)\s+(?:only|exactly|just)\b
+    | \byou\s+(?:must|should|are\s+now|will\s+now)\s+(?:answer|say|reply|respond|ignore|cite|output|write)\b
+    | \bdo\s+not\s+(?:cite|mention)\s+(?:any\s+)?other\b
+    """,
+    re.IGNORECASE | re.VERBOSE,
+)
+
+
+def instruction_like(sentence: str) -> bool:
+    """Is this sentence an instruction to a language model (a prompt injection), not a statement?"""
+    return bool(_INSTRUCTION.search(sentence))
+
+
+def instruction_sentences(text: str) -> list[tuple[int, int]]:
+    """Character spans of the instruction-like sentences of ``text``."""
+    from .chunking import sentence_spans
+
+    return [(s.start, s.end) for s in sentence_spans(text) if instruction_like(text[s.start : s.end])]
 
 
 @dataclass(frozen=True)
@@ -106,6 +134,9 @@ def _read_text(path: Path) -> str:
         raise CorpusError(str(path), None, f"cannot read: {exc.strerror}") from None
     if not data.strip():
         raise CorpusError(str(path), None, "file is empty")
+    encoding = _utf16_or_32(data)
+    if encoding:
+        raise CorpusError(str(path), None, f"the file is {encoding} text, not UTF-8; re-save it as UTF-8")
     if b"\x00" in data[:8192]:
         raise CorpusError(str(path), None, "binary file (contains NUL bytes), not a text collection")
     try:
@@ -118,15 +149,33 @@ def _read_text(path: Path) -> str:
     return text.lstrip("\ufeff")
 
 
-def _clean(s: str) -> str:
+def _utf16_or_32(data: bytes) -> str | None:
+    """Name of the UTF-16/32 encoding the bytes are in (by byte-order mark or NUL pattern), else None."""
+    for bom, name in ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16")):
+        if data.startswith(bom):
+            return name
+    head = data[:4096]
+    if len(head) >= 8 and b"\x00" not in head[1::2] and head[0::2].count(0) > len(head) * 0.4:
+        return "UTF-16"  # big-endian, no BOM: ASCII text with a NUL before every character
+    if len(head) >= 8 and b"\x00" not in head[0::2] and head[1::2].count(0) > len(head) * 0.4:
+        return "UTF-16"  # little-endian, no BOM
+    return None
+
+
+# terminal escape sequences: CSI ("\x1b[31m") and OSC ("\x1b]0;title\x07"), removed whole
+_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?")
+
+
+def clean_text(s: str) -> str:
     """Collapse whitespace and drop control characters (terminal escapes must not reach the screen)."""
+    s = _ESCAPES.sub(" ", s)
     return " ".join("".join(c if c.isprintable() or c.isspace() else " " for c in s).split())
 
 
 def read_seed_file(path: Path, max_abstract_chars: int) -> list[_Record]:
     """Parse the seed text format: title line, blank line, abstract line, repeated."""
     lines = _read_text(path).replace("\r\n", "\n").split("\n")
-    content = [(i + 1, _clean(line)) for i, line in enumerate(lines) if line.strip()]
+    content = [(i + 1, clean_text(line)) for i, line in enumerate(lines) if line.strip()]
     content = [(n, s) for n, s in content if not _NOISE.match(s)]
     out: list[_Record] = []
     k = 0
@@ -163,6 +212,8 @@ def read_jsonl_file(path: Path, max_abstract_chars: int) -> list[_Record]:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
             raise CorpusError(str(path), n, f"bad JSON ({exc.msg} at column {exc.colno})") from None
+        except RecursionError:
+            raise CorpusError(str(path), n, "bad JSON (nested too deeply)") from None
         if not isinstance(obj, dict):
             raise CorpusError(str(path), n, "expected a JSON object per line")
         beir = "_id" in obj and "text" in obj and "abstract" not in obj
@@ -175,7 +226,7 @@ def read_jsonl_file(path: Path, max_abstract_chars: int) -> list[_Record]:
             raise CorpusError(str(path), n, f"missing field '{body_key}'")
         if not isinstance(title, str) or not isinstance(abstract, str):
             raise CorpusError(str(path), n, f"fields 'title' and '{body_key}' must be strings")
-        title, abstract = _clean(title), _clean(abstract)
+        title, abstract = clean_text(title), clean_text(abstract)
         _check_record(path, n, title, abstract, max_abstract_chars, field_name=body_key)
         extra = {k: v if isinstance(v, str) else json.dumps(v) for k, v in obj.items() if k not in ("title", body_key)}
         ext_id = extra.get(id_key)
@@ -229,6 +280,7 @@ def load_collection(paths: Iterable[Path], max_abstract_chars: int = 100_000) ->
     """Read every file, merge duplicates by normalized title, return papers in first-seen order."""
     merged: dict[str, Paper] = {}
     first_where: dict[str, str] = {}
+    ids: dict[tuple[str, str], tuple[str, str]] = {}  # (id field, external id) -> (first place, text)
     for path in iter_collection_files(paths):
         suffix = path.suffix.lower()
         if suffix == ".jsonl":
@@ -238,6 +290,13 @@ def load_collection(paths: Iterable[Path], max_abstract_chars: int = 100_000) ->
         else:
             raise CorpusError(str(path), None, f"unknown collection format '{suffix}' (use .txt seed files or .jsonl)")
         for rec in records:
+            for key in ("id", "_id"):
+                ext = rec.extra.get(key)
+                if ext is None:
+                    continue
+                first, text = ids.setdefault((key, ext), (rec.where, rec.title + "\n" + rec.abstract))
+                if text != rec.title + "\n" + rec.abstract:
+                    raise CorpusError(str(rec.path), rec.line, f"duplicate {key} '{_short(ext)}' with different text (first at {first})")
             pid = paper_id(rec.title)
             old = merged.get(pid)
             if old is None:

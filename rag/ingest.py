@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from .chunking import chunk_paper, embedding_text
-from .corpus import Paper, load_collection
+from .corpus import Paper, instruction_sentences, load_collection
 from .embeddings import Embedder, make_embedder
 from .errors import StoreBusyError
 from .settings import Settings
@@ -45,13 +45,18 @@ class IngestReport:
     chunks_deleted: int
     chunks_total: int
     seconds: float
+    instruction_like: int = 0  # papers whose text addresses a language model ("ignore previous instructions ...")
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
 def lock_path(settings: Settings) -> Path:
-    return settings.store_dir() / "locks" / f"{settings.collection_name()}.lock"
+    """One writer at a time: per store folder for the embedded store (its files are shared by
+    every collection in it), per collection on a Chroma server (which serializes the rest)."""
+    if settings.store.mode == "embedded":
+        return settings.store_dir() / "locks" / "ingest.lock"
+    return settings.store_dir() / "locks" / f"{settings.store.host}-{settings.store.port}-{settings.collection_name()}.lock"
 
 
 def _stored_chunks(paper: Paper, settings: Settings) -> list[StoredChunk]:
@@ -90,15 +95,23 @@ def ingest(
     papers = load_collection(paths or settings.corpus_paths(), settings.corpus.max_abstract_chars)
     embedder = embedder or make_embedder(settings.embedding)
 
-    lock = lock_path(settings)
-    lock.parent.mkdir(parents=True, exist_ok=True)
+    path = lock_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(path))
     try:
-        with FileLock(str(lock), timeout=lock_timeout):
-            return _ingest_locked(settings, papers, embedder, progress, t0)
+        lock.acquire(timeout=0)
     except Timeout:
-        raise StoreBusyError(
-            f"another `rag ingest` is writing this index (lock {lock}); waited {lock_timeout:.0f} s, try again when it ends"
-        ) from None
+        log.warning("another `rag ingest` is writing to this store (lock %s); waiting for it to finish (up to %.0f s)", path, lock_timeout)
+        try:
+            lock.acquire(timeout=lock_timeout)
+        except Timeout:
+            raise StoreBusyError(
+                f"another `rag ingest` is writing to this store (lock {path}); waited {lock_timeout:.0f} s, try again when it ends"
+            ) from None
+    try:
+        return _ingest_locked(settings, papers, embedder, progress, t0)
+    finally:
+        lock.release()
 
 
 def _ingest_locked(settings: Settings, papers: list[Paper], embedder: Embedder, progress: bool | None, t0: float) -> IngestReport:
@@ -149,6 +162,14 @@ def _ingest_locked(settings: Settings, papers: list[Paper], embedder: Embedder, 
 
     SearchIndex.for_store(store, settings)
 
+    suspicious = [p for p in papers if instruction_sentences(p.title + ". " + p.abstract)]
+    if suspicious:
+        log.warning(
+            "%d paper(s) contain text addressed to a language model (e.g. 'ignore previous instructions'); it is indexed "
+            "as data: %s",
+            len(suspicious),
+            "; ".join(f"'{p.title[:60]}' ({p.sources[0]})" for p in suspicious[:3]) + ("; ..." if len(suspicious) > 3 else ""),
+        )
     report = IngestReport(
         collection=store.name,
         location=PaperStore.location(settings),
@@ -162,6 +183,7 @@ def _ingest_locked(settings: Settings, papers: list[Paper], embedder: Embedder, 
         chunks_deleted=len(stale_ids),
         chunks_total=store.count(),
         seconds=round(time.perf_counter() - t0, 2),
+        instruction_like=len(suspicious),
     )
     log.info("ingest: %s", report)
     return report

@@ -16,6 +16,7 @@ A backend that cannot answer (endpoint down, key missing, model missing) raises
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 import threading
@@ -206,6 +207,15 @@ def _llama_cpp(settings: Settings) -> LLM:
 
 
 class OpenAILLM:
+    """The OpenAI API or any OpenAI-compatible endpoint, streamed.
+
+    ``llm.timeout_s`` bounds the whole call, retries included: each request runs in a worker
+    thread and is abandoned at the deadline whatever the server does (no answer, a stalled or
+    trickling stream). Transient errors are retried with backoff only while time is left.
+    A response that is not an OpenAI-compatible completion is an :class:`LLMUnavailable`, and
+    the API key never appears in a message (it is masked even when the server echoes it).
+    """
+
     def __init__(self, settings: Settings):
         self.settings: LLMSettings = settings.llm
         key = os.environ.get(self.settings.api_key_env)
@@ -216,35 +226,91 @@ class OpenAILLM:
             )
         from openai import OpenAI
 
+        self._key = key or ""
         self.client = OpenAI(api_key=key or "no-key", base_url=self.settings.base_url, timeout=self.settings.timeout_s, max_retries=0)
-        where = self.settings.base_url or "openai"
-        self.name = f"openai:{self.settings.model}@{where}"
+        self.where = _display_url(self.settings.base_url) if self.settings.base_url else "api.openai.com"
+        self.name = f"openai:{self.settings.model}@{self.where if self.settings.base_url else 'openai'}"
 
     def complete(self, messages, *, max_tokens=None, on_token=None, cancel=None) -> Completion:
+        import httpx
         import openai
 
         transient = (openai.APIConnectionError, openai.APITimeoutError, openai.RateLimitError, openai.InternalServerError)
+        deadline = time.monotonic() + self.settings.timeout_s
         delay = 0.5
         for attempt in range(self.settings.retries + 1):
             stream = _Stream(on_token, cancel)
             try:
-                return self._once(messages, max_tokens, stream)
+                return self._bounded(messages, max_tokens, stream, deadline)
             except transient as exc:
-                # a retry after tokens were already shown would duplicate them: give up instead
-                if attempt == self.settings.retries or stream.parts:
+                # a retry after tokens were already shown would duplicate them: give up instead;
+                # so do retries that could not finish before the deadline
+                if attempt == self.settings.retries or stream.parts or deadline - time.monotonic() <= delay:
                     raise LLMUnavailable(self._describe(exc)) from None
                 log.warning("LLM endpoint: %s; retrying in %.1f s", self._describe(exc), delay)
-                time.sleep(delay)
+                if cancel is None:
+                    time.sleep(delay)
+                elif cancel.wait(delay):
+                    raise GenerationCancelled("generation stopped") from None
                 delay *= 2
             except openai.AuthenticationError:
-                raise LLMUnavailable(f"the endpoint refused the API key in {self.settings.api_key_env}") from None
+                if not self._key:
+                    raise LLMUnavailable(
+                        f"the LLM endpoint {self.where} wants an API key: set the environment variable {self.settings.api_key_env}"
+                    ) from None
+                raise LLMUnavailable(f"the LLM endpoint {self.where} refused the API key in {self.settings.api_key_env}") from None
             except openai.APIStatusError as exc:
-                raise LLMUnavailable(f"the LLM endpoint answered HTTP {exc.status_code}: {_short(str(exc))}") from None
+                raise LLMUnavailable(f"the LLM endpoint {self.where} answered HTTP {exc.status_code}: {_short(self._redact(str(exc)))}") from None
             except openai.OpenAIError as exc:
-                raise LLMUnavailable(f"the LLM endpoint failed: {_short(str(exc))}") from None
+                raise LLMUnavailable(f"the LLM endpoint {self.where} failed: {_short(self._redact(str(exc)))}") from None
+            except (LLMUnavailable, GenerationCancelled):
+                raise
+            except httpx.TimeoutException:
+                raise LLMUnavailable(self._timeout_message(bool(stream.parts))) from None
+            except httpx.HTTPError as exc:  # e.g. the connection dropped in the middle of the stream
+                raise LLMUnavailable(f"the connection to the LLM endpoint {self.where} broke off ({type(exc).__name__})") from None
+            except Exception as exc:  # e.g. a body that is not JSON, or JSON of another shape
+                log.debug("unreadable LLM response", exc_info=True)
+                raise LLMUnavailable(
+                    f"the LLM endpoint {self.where} sent a response that is not an OpenAI-compatible chat completion "
+                    f"({type(exc).__name__}); check llm.base_url"
+                ) from None
         raise AssertionError("unreachable")
 
-    def _once(self, messages, max_tokens, stream: _Stream) -> Completion:
+    def _bounded(self, messages, max_tokens, stream: _Stream, deadline: float) -> Completion:
+        """One request in a worker thread, waited for until the deadline (or a cancel)."""
+        box: dict[str, object] = {}
+        done = threading.Event()
+        stop = threading.Event()  # set when this attempt is abandoned: the worker emits nothing more
+
+        def run() -> None:
+            try:
+                box["value"] = self._once(messages, max_tokens, stream, deadline, stop, box)
+            except BaseException as exc:  # handed to the waiting thread
+                box["error"] = exc
+            finally:
+                done.set()
+
+        worker = threading.Thread(target=run, name="llm-request", daemon=True)
+        worker.start()
+        while not done.wait(max(0.0, min(0.1, deadline - time.monotonic()))):
+            cancelled = stream.cancel is not None and stream.cancel.is_set()
+            if cancelled or time.monotonic() >= deadline:
+                stop.set()
+                resp = box.get("response")
+                if resp is not None:
+                    try:
+                        resp.close()  # type: ignore[attr-defined]
+                    except Exception:
+                        pass
+                if cancelled:
+                    raise GenerationCancelled("generation stopped")
+                raise LLMUnavailable(self._timeout_message(bool(stream.parts)))
+        if "error" in box:
+            raise box["error"]  # type: ignore[misc]
+        return box["value"]  # type: ignore[return-value]
+
+    def _once(self, messages, max_tokens, stream: _Stream, deadline: float, stop: threading.Event, box: dict) -> Completion:
         resp = self.client.chat.completions.create(
             model=self.settings.model,
             messages=[{"role": m.role, "content": m.content} for m in messages],
@@ -252,11 +318,17 @@ class OpenAILLM:
             temperature=self.settings.temperature,
             stream=True,
             stream_options={"include_usage": True},
+            timeout=max(0.05, deadline - time.monotonic()) if deadline != math.inf else None,
         )
+        box["response"] = resp
         usage = None
         finish = None
+        events = 0
         try:
             for chunk in resp:
+                if stop.is_set():
+                    raise GenerationCancelled("abandoned")
+                events += 1
                 if getattr(chunk, "usage", None):
                     usage = chunk.usage
                 if not chunk.choices:
@@ -266,6 +338,10 @@ class OpenAILLM:
                 finish = choice.finish_reason or finish
         finally:
             resp.close()
+        if not events:
+            raise LLMUnavailable(
+                f"the LLM endpoint {self.where} sent no completion (not an OpenAI-compatible streaming response); check llm.base_url"
+            )
         if usage is not None and getattr(usage, "prompt_tokens", None):
             return Completion(stream.text, self.name, usage.prompt_tokens, usage.completion_tokens or 0, stream.first, stream.elapsed, finish)
         # some servers (e.g. llama_cpp.server) report no usage when streaming: estimate
@@ -275,17 +351,42 @@ class OpenAILLM:
         prompt = sum(count(m.content) for m in messages)
         return Completion(stream.text, self.name, prompt, len(stream.parts), stream.first, stream.elapsed, finish, tokens_estimated=True)
 
+    def _timeout_message(self, started: bool) -> str:
+        what = "did not finish its answer" if started else "did not answer"
+        return f"the LLM endpoint {self.where} {what} within llm.timeout_s = {self.settings.timeout_s:g} s"
+
+    def _redact(self, text: str) -> str:
+        """Mask the API key (some servers and proxies echo request headers in their errors)."""
+        if len(self._key) >= 4:
+            text = text.replace(self._key, "***")
+        return text
+
     def _describe(self, exc: Exception) -> str:
-        where = self.settings.base_url or "api.openai.com"
         import openai
 
         if isinstance(exc, openai.APITimeoutError):
-            return f"the LLM endpoint {where} did not answer within {self.settings.timeout_s:g} s"
+            return self._timeout_message(False)
         if isinstance(exc, openai.APIConnectionError):
-            return f"cannot reach the LLM endpoint {where} (is it running?)"
+            return f"cannot reach the LLM endpoint {self.where} (is it running?)"
         if isinstance(exc, openai.RateLimitError):
-            return f"the LLM endpoint {where} is rate-limiting requests"
-        return f"the LLM endpoint {where} failed: {_short(str(exc))}"
+            return f"the LLM endpoint {self.where} is rate-limiting requests"
+        return f"the LLM endpoint {self.where} failed: {_short(self._redact(str(exc)))}"
+
+
+def _display_url(url: str) -> str:
+    """The URL without credentials, query or fragment (they may hold a key)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        if parts.port:
+            host = f"{host}:{parts.port}"
+        return urlunsplit((parts.scheme, host, parts.path, "", ""))
+    except ValueError:
+        return "(invalid llm.base_url)"
 
 
 def _short(text: str, n: int = 160) -> str:

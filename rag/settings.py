@@ -319,7 +319,7 @@ def load_settings(
     for name, raw in sorted(environ.items()):
         if name.startswith(ENV_PREFIX):
             dotted = name[len(ENV_PREFIX) :].lower().replace("__", ".")
-            _merge(merged, _nest(dotted, _parse_scalar(raw)), origin, f"environment variable {name}")
+            _merge(merged, _nest(dotted, _parse_scalar(raw, dotted)), origin, f"environment variable {name}")
     for key, value in (overrides or {}).items():
         _merge(merged, _nest(key, value), origin, "override")
 
@@ -340,14 +340,27 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
         raise ConfigError(f"--set expects KEY=VALUE, got '{text}'")
-    return key.strip(), _parse_scalar(value.strip())
+    return key.strip(), _parse_scalar(value.strip(), key.strip())
 
 
-def _parse_scalar(raw: str) -> Any:
+def _parse_scalar(raw: str, key: str = "") -> Any:
     try:
-        return tomllib.loads(f"v = {raw}")["v"]
+        value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         return raw
+    # a text setting keeps the text: store.path=2024 is the folder "2024", not the number
+    return raw if _is_text(key) and not isinstance(value, str) else value
+
+
+def _is_text(dotted: str) -> bool:
+    """Is the setting at this dotted key a string field?"""
+    model: Any = Settings
+    for part in dotted.split("."):
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return False
+        model = field.annotation
+    return model in (str, str | None)
 
 
 def _nest(dotted: str, value: Any) -> dict[str, Any]:

@@ -56,6 +56,24 @@ def write(path: Path, content: str | bytes) -> Path:
     return path
 
 
+def check_references(answer, retriever) -> None:
+    """Citations point only at retrieved papers (which exist in the index), numbered 1..n by
+    first use, every reference's sentence is the abstract at its offsets, and every [n] resolves."""
+    import re
+
+    retrieved = {p.paper_id for p in answer.retrieved}
+    assert [r.n for r in answer.references] == list(range(1, len(answer.references) + 1))
+    for ref in answer.references:
+        assert ref.paper_id in retrieved
+        paper = retriever.paper(ref.paper_id)
+        assert paper.title == ref.title
+        assert paper.abstract[ref.start : ref.end] == ref.sentence
+    used = [int(n) for n in re.findall(r"\[(\d+)\]", answer.text)]
+    assert set(used) == {r.n for r in answer.references}, answer.text
+    first_use = list(dict.fromkeys(used))
+    assert first_use == sorted(first_use), answer.text
+
+
 def free_port() -> int:
     import socket
 

@@ -1,9 +1,9 @@
 """Cited answers end to end: the real bundled llama.cpp model over the real index."""
 
 import asyncio
-import re
 
 import pytest
+from conftest import check_references
 
 from rag.answer import UNSUPPORTED_NOTE, Answerer, AnswerStream, build_sources, clean_question, neutralize
 from rag.errors import RagError
@@ -17,21 +17,6 @@ SOFT_TEACHER = "What is the soft teacher mechanism in semi-supervised object det
 def answerer(full_index, retriever):
     settings, _ = full_index
     return Answerer(settings, retriever=retriever)
-
-
-def check_references(answer, retriever):
-    """Citations point only at retrieved papers, numbered 1..n by first use, and resolve."""
-    retrieved = {p.paper_id for p in answer.retrieved}
-    assert [r.n for r in answer.references] == list(range(1, len(answer.references) + 1))
-    for ref in answer.references:
-        assert ref.paper_id in retrieved
-        paper = retriever.paper(ref.paper_id)
-        assert paper.title == ref.title
-        assert paper.abstract[ref.start : ref.end] == ref.sentence
-    used = [int(n) for n in re.findall(r"\[(\d+)\]", answer.text)]
-    assert set(used) == {r.n for r in answer.references}
-    first_use = list(dict.fromkeys(used))
-    assert first_use == sorted(first_use)
 
 
 def test_end_to_end_with_the_bundled_model(answerer, retriever):

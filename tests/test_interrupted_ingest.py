@@ -1,50 +1,82 @@
-"""An ingest killed midway leaves a usable index, and the next run completes it."""
+"""An ingest killed midway, several times at random points, leaves a usable index, and the
+next run completes it to exactly what a clean ingest of the same collection gives."""
 
-import os
+import random
 import signal
-import subprocess
 import sys
-import time
 
 import pytest
 from conftest import make_settings
 
+from rag.errors import IndexMissingError
 from rag.ingest import ingest
 from rag.retrieve import Retriever
 from rag.settings import PROJECT_ROOT
 from rag.store import PaperStore
 
+pexpect = pytest.importorskip("pexpect")
+
 pytestmark = pytest.mark.slow
+
+PROGRESS = r"embedding:\s+\d+%\|[^|]*\|\s*(\d+)/(\d+) "
 
 
 def chunk_ids(settings, embedder):
     return {c.id for c in PaperStore.open(settings, embedder_name=embedder.name, dim=embedder.dim).chunks(with_text=False)}
 
 
-def test_killed_ingest_recovers_to_a_clean_index(tmp_path, full_index, embedder):
+def ingest_and_kill(store, fraction: float, extra_s: float) -> str:
+    """Run `rag ingest` in a terminal (so it shows its progress bar) and SIGKILL it once the bar
+    passes ``fraction`` of the papers to embed, plus ``extra_s`` seconds. Returns how it ended."""
+    child = pexpect.spawn(
+        sys.executable, ["-m", "rag.cli", "ingest", "--set", f"store.path={store}"],
+        cwd=str(PROJECT_ROOT), encoding="utf-8", timeout=300, dimensions=(24, 200),
+    )
+    try:
+        while True:
+            if child.expect([PROGRESS, pexpect.EOF]) == 1:
+                return "finished"  # nothing (left) to embed
+            done, total = int(child.match.group(1)), int(child.match.group(2))
+            if done >= fraction * total:
+                break
+        if extra_s:
+            try:
+                child.expect(pexpect.EOF, timeout=extra_s)
+                return "finished"
+            except pexpect.TIMEOUT:
+                pass
+        child.kill(signal.SIGKILL)
+        return f"killed at {done}/{total} papers + {extra_s:.1f} s"
+    finally:
+        child.close(force=True)
+
+
+def test_ingest_killed_several_times_recovers_to_a_clean_index(tmp_path, full_index, embedder):
     clean_settings, _ = full_index
     store = tmp_path / "store"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "rag.cli", "ingest", "--no-progress", "--set", f"store.path={store}"],
-        cwd=PROJECT_ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    time.sleep(20)  # model loading takes ~8 s, embedding the collection ~30 s: this lands midway
-    finished_early = proc.poll() is not None
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-
     settings = make_settings(store)
-    written = chunk_ids(settings, embedder)
-    if written:  # whatever was written is searchable
-        assert Retriever(settings, embedder=embedder).search("diffusion training on a budget", k=3)
+    rng = random.Random()
+    seed = rng.randrange(1 << 30)
+    rng.seed(seed)
+    # in the first batches, in the middle, and after the last batch (while old chunks are deleted and the store marked done)
+    plan = [(rng.uniform(0.01, 0.3), rng.uniform(0, 3)), (rng.uniform(0.2, 0.6), rng.uniform(0, 3)), (1.0, rng.uniform(0, 0.5))]
+    outcomes = []
+    for fraction, extra_s in plan:
+        outcomes.append(ingest_and_kill(store, fraction, extra_s))
+        try:
+            written = chunk_ids(settings, embedder)
+        except IndexMissingError:  # killed before the collection was created
+            written = set()
+        if written:  # whatever was written is searchable
+            assert Retriever(settings, embedder=embedder).search("diffusion training on a budget", k=3), (seed, outcomes)
+    print(f"random seed {seed}: {outcomes}")
+    assert any(o.startswith("killed") for o in outcomes), (seed, outcomes)
 
     report = ingest(settings, embedder=embedder, progress=False)
-    assert report.papers == 460
-    if not finished_early:
-        assert report.added + report.replaced > 0, "the kill should have interrupted the ingest"
-    assert chunk_ids(settings, embedder) == chunk_ids(clean_settings, embedder)
+    assert report.papers == 460, (seed, outcomes)
+    assert chunk_ids(settings, embedder) == chunk_ids(clean_settings, embedder), (seed, outcomes)
+    assert report.chunks_total == len(chunk_ids(clean_settings, embedder))
+    store_now = PaperStore.open(settings, embedder_name=embedder.name, dim=embedder.dim)
+    assert not store_now.generation.startswith(("writing", "new")), (seed, outcomes)
     again = ingest(settings, embedder=embedder, progress=False)
-    assert (again.unchanged, again.chunks_embedded) == (460, 0)
+    assert (again.unchanged, again.chunks_embedded, again.chunks_deleted) == (460, 0, 0), (seed, outcomes)
