@@ -28,7 +28,7 @@ from pydantic import BaseModel, Field
 
 from .chunking import token_counter
 from .citations import MARKER, Decision, decide, is_abstention, renumber, split_answer, with_markers
-from .corpus import clean_text, instruction_like, instruction_sentences, normalize_title
+from .corpus import clean_text, instruction_like, instruction_sentences, normalize_title, strip_controls
 from .errors import RagError
 from .lexical import names_title
 from .llm import LLM, GenerationCancelled, LLMUnavailable, Message, TokenCallback, make_llm
@@ -271,7 +271,8 @@ class Answerer:
         tokens = Tokens(prompt=completion.prompt_tokens, completion=completion.completion_tokens, estimated=completion.tokens_estimated)
 
         t1 = time.perf_counter()
-        answer = self.verify(completion.text, sources, retrieved, Answer(**base, text="", tokens=tokens, raw_text=completion.text))
+        raw = strip_controls(completion.text)  # an endpoint's output must not drive the terminal
+        answer = self.verify(raw, sources, retrieved, Answer(**base, text="", tokens=tokens, raw_text=raw))
         timings.verification_s = time.perf_counter() - t1
         return _finish(answer, t0)
 
@@ -449,6 +450,10 @@ class AnswerStream:
     def cancel(self) -> None:
         """Stop generating; iteration then ends with :class:`GenerationCancelled`."""
         self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
 
     def close(self, timeout: float | None = None) -> None:
         """Stop generating and wait until the model is free again."""

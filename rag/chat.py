@@ -14,8 +14,9 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from rich.console import Console
@@ -26,6 +27,7 @@ from rich.text import Text
 from .answer import Answer, Answerer, AnswerStream
 from .citations import MARKER
 from .conversation import Conversation, transcript_markdown
+from .corpus import strip_controls
 from .errors import RagError
 from .llm import GenerationCancelled
 from .settings import Settings
@@ -83,6 +85,8 @@ class ChatApp:
                         break
                 else:
                     self.ask(line)
+            except KeyboardInterrupt:
+                self.console.print(Text("(stopped)", style="yellow"))
             except RagError as exc:
                 self.error(str(exc))
             except Exception as exc:  # the session goes on; details in the log with -v
@@ -157,11 +161,8 @@ class ChatApp:
             self.console.print(Text(f"↳ {resolved.standalone}", style="dim"))
         stream = AnswerStream(self.answerer, resolved.standalone, resolved.focus)
         try:
-            self._stream(stream)
-        except KeyboardInterrupt:
-            stream.close(timeout=self.settings.llm.timeout_s)
-            self.console.print(Text("(stopped)", style="yellow"))
-            return None
+            with _interrupt_cancels(stream, lambda: self.console.print(Text("(stopping…)", style="yellow"))):
+                self._stream(stream)
         except GenerationCancelled:
             self.console.print(Text("(stopped)", style="yellow"))
             return None
@@ -176,7 +177,7 @@ class ChatApp:
         with Live(Text("…", style="dim"), console=self.console, transient=True, refresh_per_second=8, vertical_overflow="crop") as live:
             for piece in stream:
                 draft += piece
-                live.update(Text(MARKER.sub("", draft).strip() or "…", style="dim"))
+                live.update(Text(MARKER.sub("", strip_controls(draft)).strip() or "…", style="dim"))
 
     def show(self, answer: Answer) -> None:
         c = self.console
@@ -186,7 +187,8 @@ class ChatApp:
             self._papers([(p.rank, p.title, p.sentence) for p in answer.retrieved])
             return
         if self.settings.chat.markdown and c.is_terminal:
-            c.print(Markdown(answer.text))
+            # HTML would be hidden by the renderer: a "<!-- ... -->" could hide a marker's context
+            c.print(Markdown(answer.text.replace("<", "\\<")))
         else:
             c.print(Text(answer.text))
         if answer.references:
@@ -298,6 +300,27 @@ class ChatApp:
         except OSError as exc:
             raise RagError(f"cannot write {path}: {exc.strerror or exc}") from None
         self.console.print(Text(f"Saved {len(self.conv.turns)} answer(s) to {path}", style="dim"))
+
+
+@contextlib.contextmanager
+def _interrupt_cancels(stream: AnswerStream, notice: Callable[[], None]) -> Iterator[None]:
+    """While an answer streams, Ctrl-C cancels the generation instead of raising: the stream
+    then ends with GenerationCancelled at the next token, and a second Ctrl-C cannot escape
+    half-way through the display."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_sigint(_signum, _frame) -> None:
+        if not stream.cancelled:
+            notice()
+        stream.cancel()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _reference_number(arg: str, usage: str) -> int:

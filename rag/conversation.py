@@ -20,26 +20,31 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .answer import Answer
+from .answer import Answer, neutralize
 
 ORDINALS = {
     "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5,
     "sixth": 6, "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10,
     "1st": 1, "2nd": 2, "3rd": 3, "4th": 4, "5th": 5,
 }  # fmt: skip
-_NOUN = r"(?:one|paper|work|study|article|reference|source|approach|method|model)"
 # "[2]", "[2, 3]", "paper 2", "reference #2", "source 2", "#2"
-_EXPLICIT = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]|\b(?:paper|reference|ref\.?|source)\s*#?\s*(\d+)\b|(?<!\w)#(\d+)\b", re.I)
-# "the second one", "the last paper", "the 2nd"
-_ORDINAL = re.compile(rf"\bthe\s+({'|'.join(ORDINALS)}|last|latter|former)(?:\s+{_NOUN})?\b", re.I)
-# words that refer back to the paper under discussion ("it" only where it is not a dummy
-# subject: "is it possible", "it is known")
+_EXPLICIT = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]|\b(?:paper|reference|ref\.?|source)\s*#?\s*(\d{1,3})\b(?![.,]?\d)|(?<!\w)#(\d{1,3})\b", re.I)
+# "the second one", "the last paper", "the latter?" (not "the last decade", "the first method to...")
+_ORDINAL = re.compile(
+    rf"\bthe\s+({'|'.join(ORDINALS)}|last|latter|former)(?![-\w])"
+    r"(?:\s+(?:one|paper|work|study|article|reference|source)\b|(?=\s*(?:[?.,;!]|$)))",
+    re.I,
+)
+# words that refer back to the paper under discussion; "it"/"its" only in lower or title case
+# (not "IT security", "ITS"), and not as a dummy subject ("it is known", "is it possible")
+_NOUN = r"(?:one|paper|work|study|article|approach|method|model)"
 _ANAPHOR = re.compile(
-    rf"\b(?:(?:this|that|the\s+same)\s+{_NOUN}|these\s+(?:papers|works|methods|models)|their|its|they|them"
-    r"|it(?!\s+(?:is|was|possible|true|seems|matters?)\b))\b",
+    rf"\b(?:(?:this|that|the\s+same)\s+{_NOUN}|these\s+(?:papers|works|methods|models)|their|they|them"
+    r"|(?-i:[Ii]ts)|(?-i:[Ii]t)(?!\s+(?:is|was|possible|true|seems|matters?)\b))\b",
     re.I,
 )
 _COMPARE = re.compile(r"\b(?:compare[sd]?|comparison|versus|vs\.?|differ(?:s|ent|ence)?|contrast)\b", re.I)
+_SLOT = re.compile(r"\x00(\d+)\x00")  # a resolved reference, expanded to its title at the end
 
 
 @dataclass(frozen=True)
@@ -75,30 +80,35 @@ class Conversation:
     # -- follow-ups ---------------------------------------------------------------------
 
     def resolve(self, question: str) -> Resolved:
+        """Make a follow-up standalone. Papers named by number or ordinal become focus papers;
+        a pronoun is replaced by the last answer's main paper, without forcing it in as a
+        source (a false reading then cannot switch off retrieval's abstention)."""
         last_refs = next(([self.cited[r.n] for r in t.answer.references] for t in reversed(self.turns) if t.answer.references), [])
         focus: list[Cited] = []
         unknown: list[int] = []
 
-        def title(c: Cited) -> str:
-            if c not in focus:
+        def slot(c: Cited, named: bool = True) -> str:
+            if named and c not in focus:
                 focus.append(c)
-            return f'"{c.title}"'
+            return f"\x00{c.n}\x00"
 
         def explicit(m: re.Match) -> str:
             numbers = [int(x) for x in re.findall(r"\d+", m.group(0))]
-            known = [self.cited[n] for n in numbers if n in self.cited]
             unknown.extend(n for n in numbers if n not in self.cited)
-            return " and ".join(title(c) for c in known) if known and len(known) == len(numbers) else m.group(0)
+            if any(n not in self.cited for n in numbers):
+                return m.group(0)
+            return " and ".join(slot(self.cited[n]) for n in numbers)
 
         def ordinal(m: re.Match) -> str:
             word = m.group(1).lower()
             if not last_refs:
                 return m.group(0)
             if word in ("last", "latter"):
-                return title(last_refs[-1])
+                return slot(last_refs[-1])
             i = 0 if word == "former" else ORDINALS[word] - 1
-            return title(last_refs[i]) if i < len(last_refs) else m.group(0)
+            return slot(last_refs[i]) if i < len(last_refs) else m.group(0)
 
+        # placeholders first, titles last: a title's own words are never resolved again
         text = _EXPLICIT.sub(explicit, question)
         text = _ORDINAL.sub(ordinal, text)
         # a pronoun means the main paper of the last answer, unless the user already named the
@@ -106,7 +116,11 @@ class Conversation:
         others = [c for c in last_refs if c not in focus]
         if others and (not focus or _COMPARE.search(text)):
             main = others[0]
-            text = _ANAPHOR.sub(lambda m: f"{title(main)}'s" if m.group(0).lower() in ("its", "their") else title(main), text, count=1)
+            possessive = ("its", "their")
+            text = _ANAPHOR.sub(lambda m: slot(main, False) + ("'s" if m.group(0).lower() in possessive else ""), text, count=1)
+        # numbers that are not references of this session must not reach the model as markers
+        text = neutralize(text)
+        text = _SLOT.sub(lambda m: f'"{self.cited[int(m.group(1))].title}"', text)
         return Resolved(question, " ".join(text.split()), tuple(c.paper_id for c in focus), tuple(unknown))
 
     # -- stable numbers -----------------------------------------------------------------

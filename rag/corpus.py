@@ -166,6 +166,13 @@ def _utf16_or_32(data: bytes) -> str | None:
 _ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?")
 
 
+def strip_controls(s: str) -> str:
+    """Drop terminal escape sequences and control characters, keeping line breaks and tabs
+    (for generated text, whose layout matters)."""
+    s = _ESCAPES.sub("", s)
+    return "".join(c for c in s if c.isprintable() or c in "\n\t")
+
+
 def clean_text(s: str) -> str:
     """Collapse whitespace and drop control characters (terminal escapes must not reach the screen)."""
     s = _ESCAPES.sub(" ", s)

@@ -118,3 +118,9 @@ def test_control_characters_are_removed(tmp_path):
     row = {"title": "Escapes \x1b[31mred", "abstract": "Text with \x1b]0;title\x07 escapes. And more text here."}
     (paper,) = load_collection([write(tmp_path / "e.jsonl", json.dumps(row))])
     assert "\x1b" not in paper.title + paper.abstract and "\x07" not in paper.abstract
+
+
+def test_strip_controls_keeps_layout_and_drops_terminal_escapes():
+    from rag.corpus import strip_controls
+
+    assert strip_controls("a\x1b]0;pwned\x07b\x1b[2Jc\n- d\te\x00") == "abc\n- d\te"
