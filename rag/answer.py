@@ -20,13 +20,13 @@ import queue
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from .chunking import token_counter
+from .chunking import sentence_spans, token_counter
 from .citations import MARKER, Decision, decide, is_abstention, renumber, split_answer, with_markers
 from .corpus import clean_text, instruction_like, instruction_sentences, normalize_title, strip_controls
 from .errors import RagError
@@ -148,8 +148,21 @@ class Source:
         return f"[{self.n}] {neutralize(data_only(self.hit.title))}\n{neutralize(data_only(' '.join(body)))}"
 
 
-def build_sources(hits: list[PaperHit], settings: Settings) -> list[Source]:
-    """Numbered sources within the token budget: best chunks of the best papers."""
+def widen(chunks: list[tuple[int, int, str]], abstract: str, min_tokens: int, count: Callable[[str], int]) -> list[tuple[int, int, str]]:
+    """Give a source too short to say anything (often an abstract's last sentence) the
+    sentences before it, up to ``min_tokens``. Offsets stay abstract coordinates."""
+    if not chunks or sum(count(t) for _, _, t in chunks) >= min_tokens:
+        return chunks
+    start, end, _ = chunks[0]
+    starts = [s.start for s in sentence_spans(abstract) if s.start < start]
+    while starts and count(abstract[start:end]) < min_tokens:
+        start = starts.pop()
+    return [(start, end, abstract[start:end]), *chunks[1:]]
+
+
+def build_sources(hits: list[PaperHit], settings: Settings, abstract_of: Callable[[str], str] | None = None) -> list[Source]:
+    """Numbered sources within the token budget: best chunks of the best papers (widened to
+    ``answer.min_source_tokens`` with the abstract when ``abstract_of`` is given)."""
     a = settings.answer
     count = token_counter(settings.chunking.encoding)
     sources: list[Source] = []
@@ -165,6 +178,8 @@ def build_sources(hits: list[PaperHit], settings: Settings) -> list[Source]:
                     merged[-1] = (ps, end, pt + text[pe - start :])
                 continue
             merged.append((start, end, text))
+        if abstract_of is not None and a.min_source_tokens:
+            merged = widen(merged, abstract_of(hit.paper_id), a.min_source_tokens, count)
         source = Source(n=len(sources) + 1, hit=hit, chunks=merged)
         cost = count(source.prompt_text())
         if sources and cost > budget:
@@ -258,7 +273,7 @@ class Answerer:
         if not hits or (far and not focus):
             return _finish(Answer(**base, text=ABSTAIN_TEXT, retrieved=retrieved, abstained=True, abstain_reason="retrieval", status="abstained"), t0)
 
-        sources = build_sources(hits, self.settings)
+        sources = build_sources(hits, self.settings, lambda pid: self.retriever.paper(pid).abstract)
         try:
             llm = self.llm
             base["model"] = llm.name

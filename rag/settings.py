@@ -179,6 +179,12 @@ class AnswerSettings(Section):
     max_source_tokens: int = Field(
         900, ge=100, description="Token budget of the whole source list in the prompt (tiktoken count)."
     )
+    min_source_tokens: int = Field(
+        100,
+        ge=0,
+        description="A source whose chosen chunks are shorter than this (often an abstract's last "
+        "sentence) gets the sentences before it, so the model sees what the paper is about. 0: off.",
+    )
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused with an error.")
     support_threshold: float = Field(
         0.5,

@@ -145,3 +145,14 @@ def test_concurrent_asks_share_one_model_safely(full_index, retriever):
     for a in answers:
         assert a.status in ("answered", "abstained") and a.tokens.completion <= 24
         check_references(a, retriever) if a.references else None
+
+
+def test_widen_gives_a_short_source_the_sentences_before_it():
+    from rag.answer import widen
+
+    abstract = "One two three. Four five six. Seven eight nine. Ten."
+    words = lambda t: len(t.split())  # noqa: E731 - a token counter for the test
+    tail = [(abstract.index("Ten."), len(abstract), "Ten.")]
+    assert widen(tail, abstract, 5, words) == [(15, len(abstract), "Four five six. Seven eight nine. Ten.")]
+    assert widen(tail, abstract, 1, words) == tail  # long enough already
+    assert widen(tail, abstract, 99, words) == [(0, len(abstract), abstract)]  # never past the start
