@@ -178,7 +178,7 @@ def build_sources(hits: list[PaperHit], settings: Settings, abstract_of: Callabl
                     merged[-1] = (ps, end, pt + text[pe - start :])
                 continue
             merged.append((start, end, text))
-        if abstract_of is not None and a.min_source_tokens:
+        if abstract_of is not None and sum(count(t) for _, _, t in merged) < a.min_source_tokens:  # only then fetch the abstract
             merged = widen(merged, abstract_of(hit.paper_id), a.min_source_tokens, count)
         source = Source(n=len(sources) + 1, hit=hit, chunks=merged)
         cost = count(source.prompt_text())
