@@ -470,11 +470,6 @@ class AnswerStream:
     def cancelled(self) -> bool:
         return self._cancel.is_set()
 
-    def close(self, timeout: float | None = None) -> None:
-        """Stop generating and wait until the model is free again."""
-        self._cancel.set()
-        self._thread.join(timeout)
-
 
 def ask_stream(question: str, **overrides: Any) -> AnswerStream:
     """Like :func:`ask`, streaming: ``for token in (s := ask_stream(q)): ...; s.answer``."""

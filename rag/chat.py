@@ -128,6 +128,7 @@ class ChatApp:
             if path.exists():
                 readline.read_history_file(path)
             readline.set_history_length(self.settings.chat.history_size)
+            readline.write_history_file(path)  # trimmed to history_size; later lines are appended
             self.history = path
         except OSError as exc:
             self.error(f"cannot use the history file {path}: {exc.strerror or exc} (chat.history_file)")
@@ -138,10 +139,7 @@ class ChatApp:
         import readline
 
         try:
-            if not self.history.exists():
-                self.history.touch(mode=0o600)
             readline.append_history_file(1, self.history)
-            readline.set_history_length(self.settings.chat.history_size)
         except OSError as exc:
             self.error(f"cannot write the history file {self.history}: {exc.strerror or exc}")
             self.history = None
@@ -193,15 +191,19 @@ class ChatApp:
             c.print(Text(answer.text))
         if answer.references:
             c.print(Text("References", style="bold"))
-            for r in answer.references:
-                c.print(Text(f"[{r.n}] {r.title}", style="cyan"))
-                c.print(Text(f"    “{r.sentence}”", style="dim"))
+            self._references(answer)
         unsupported = sum(s.status == "unsupported" for s in answer.sentences)
         if unsupported:
             c.print(Text(f"{unsupported} sentence(s) marked “(no supporting source found)” are not backed by any paper.", style="yellow"))
         if answer.abstained and answer.retrieved:
             c.print(Text("Closest papers:", style="bold"))
             self._papers([(p.rank, p.title, p.sentence) for p in answer.retrieved])
+
+    def _references(self, answer: Answer, *, detail: bool = False) -> None:
+        for r in answer.references:
+            where = f"  (abstract characters {r.start}-{r.end}, support {r.support:.2f})" if detail else ""
+            self.console.print(Text(f"[{r.n}] {r.title}", style="cyan"))
+            self.console.print(Text(f"    “{r.sentence}”{where}", style="dim"))
 
     def _papers(self, rows: list[tuple[int, str, str]]) -> None:
         for rank, title, sentence in rows:
@@ -241,9 +243,7 @@ class ChatApp:
             raise RagError("no answer yet; ask a question first")
         if not last.references:
             self.console.print(Text("The last answer cites no paper.", style="dim"))
-        for r in last.references:
-            self.console.print(Text(f"[{r.n}] {r.title}", style="cyan"))
-            self.console.print(Text(f"    “{r.sentence}”  (abstract characters {r.start}-{r.end}, support {r.support:.2f})", style="dim"))
+        self._references(last, detail=True)
         others = [p for p in last.retrieved if p.cited_as is None]
         if others:
             self.console.print(Text("Also retrieved, not cited:", style="bold"))

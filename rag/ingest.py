@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from .chunking import chunk_paper, embedding_text
-from .corpus import Paper, instruction_sentences, load_collection
+from .corpus import Paper, instruction_like, load_collection
 from .embeddings import Embedder, make_embedder
 from .errors import StoreBusyError
 from .settings import Settings
@@ -162,7 +162,7 @@ def _ingest_locked(settings: Settings, papers: list[Paper], embedder: Embedder, 
 
     SearchIndex.for_store(store, settings)
 
-    suspicious = [p for p in papers if instruction_sentences(p.title + ". " + p.abstract)]
+    suspicious = [p for p in papers if instruction_like(p.title + ". " + p.abstract)]
     if suspicious:
         log.warning(
             "%d paper(s) contain text addressed to a language model (e.g. 'ignore previous instructions'); it is indexed "

@@ -210,18 +210,19 @@ class Retriever:
             return hits
         index = self.index
         found = {h.paper_id: h for h in hits}
-        lexical = {index.chunks[i].id: sc for i, sc in index.bm25.top(query, len(index.chunks))}
+        focus = list(dict.fromkeys(focus))
+        scores = index.bm25.scores(query) if any(pid not in found for pid in focus) else None
         first: list[PaperHit] = []
-        for pid in dict.fromkeys(focus):
+        for pid in focus:
             if pid in found:
                 first.append(found[pid])
                 continue
-            ids = [c.id for c in index.chunks if c.paper_id == pid]
-            if not ids:
+            ranked = sorted(((c.id, float(scores[i])) for i, c in enumerate(index.chunks) if c.paper_id == pid), key=lambda t: -t[1])
+            if not ranked:
                 raise RagError(f"no paper with id '{pid}' in the index")
-            ranked = sorted(((cid, lexical.get(cid, 0.0)) for cid in ids), key=lambda t: -t[1])
-            first.append(self._hit(0, query, pid, 0.0, ranked, {}, lexical, index))
-        rest = [h for h in hits if h.paper_id not in set(focus)]
+            first.append(self._hit(0, query, pid, 0.0, ranked, {}, {cid: sc for cid, sc in ranked if sc > 0}, index))
+        chosen = set(focus)
+        rest = [h for h in hits if h.paper_id not in chosen]
         return [replace(h, rank=i) for i, h in enumerate(first + rest, 1)]
 
     def _hit(self, rank, query, paper_id, score, chunk_scores, dense, lexical, index: SearchIndex) -> PaperHit:

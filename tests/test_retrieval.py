@@ -82,3 +82,15 @@ def test_one_complete_version_per_paper():
     new = [chunk("new", i, 3) for i in range(3)]
     kept = _one_version_per_paper(old + new)
     assert kept in (old, new) and len({c.content_hash for c in kept}) == 1
+
+
+@pytest.mark.slow
+def test_focus_papers_come_first_even_when_not_retrieved(retriever):
+    hits = retriever.search("sparse attention")
+    ids = [h.paper_id for h in hits]
+    far = next(c.paper_id for c in retriever.index.chunks if c.paper_id not in ids)
+    out = retriever.search_with("sparse attention", [far, ids[2], far])
+    assert [h.paper_id for h in out] == [far, ids[2], *(i for i in ids if i != ids[2])]
+    assert [h.rank for h in out] == list(range(1, len(out) + 1))
+    assert out[0].chunks and out[0].title == retriever.paper(far).title
+    assert retriever.search_with("sparse attention", []) == hits
