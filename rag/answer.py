@@ -26,15 +26,18 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from .abstention import AbstentionModel
+from .abstention import features as abstention_features
 from .chunking import sentence_spans, token_counter
 from .citations import MARKER, Decision, decide, is_abstention, renumber, split_answer, with_markers
 from .corpus import clean_text, instruction_like, instruction_sentences, normalize_title, strip_controls
 from .errors import RagError
-from .lexical import names_title
+from .evidence import EvidenceSelector, PaperEvidence
 from .llm import LLM, GenerationCancelled, LLMUnavailable, Message, TokenCallback, make_llm
 from .prompts import load_prompt
+from .relevance import asks_for_paper, judged_relevance, sentence_relevance
 from .retrieve import PaperHit, Retriever
-from .settings import Settings, load_settings
+from .settings import Settings, load_settings, resolve_path
 from .support import Evidence, Support, SupportJudge
 
 log = logging.getLogger(__name__)
@@ -74,8 +77,12 @@ class RetrievedPaper(BaseModel):
 class SentenceSupport(BaseModel):
     text: str = Field(description="The sentence as shown in the answer, without markers.")
     citations: list[int] = Field(description="Reference numbers it cites (after renumbering).")
-    status: Literal["cited", "attributed", "unsupported", "abstention"]
+    status: Literal["cited", "attributed", "unsupported", "abstention", "off_topic"] = Field(
+        description="cited/attributed: shown with its citations; unsupported: no source backs it; abstention: the "
+        "model said the sources do not answer; off_topic: supported but does not address the question (left out of the text)."
+    )
     support: float
+    relevance: float = Field(0.0, description="How much the sentence addresses the question (0..1, rag/relevance.py).")
     invalid_citations: list[int] = Field(default_factory=list, description="Numbers the model cited that were not sources.")
     dropped_citations: list[int] = Field(default_factory=list, description="Source numbers (as prompted) cited but not supporting.")
 
@@ -100,9 +107,18 @@ class Answer(BaseModel):
     references: list[Reference] = Field(default_factory=list)
     retrieved: list[RetrievedPaper] = Field(default_factory=list, description="Every retrieved paper, with scores.")
     sentences: list[SentenceSupport] = Field(default_factory=list)
+    draft: list[SentenceSupport] = Field(
+        default_factory=list, description="mode extractive: the model's draft sentences as verified (none was shown)."
+    )
     abstained: bool = False
     abstain_reason: Literal["retrieval", "model", "unsupported", "empty"] | None = None
     status: Literal["answered", "abstained", "retrieval_only"] = "answered"
+    mode: Literal["generated", "extractive"] = Field(
+        "generated",
+        description="generated: the model's verified sentences. extractive: the model's draft failed verification "
+        "while retrieval was confident, so the answer quotes the best evidence sentences, each cited.",
+    )
+    answerable: float | None = Field(None, description="The abstention model's probability that the collection answers the question.")
     error: str | None = Field(None, description="Why no answer was generated (retrieval_only).")
     model: str
     settings_hash: str
@@ -137,11 +153,12 @@ class Source:
     n: int
     hit: PaperHit
     chunks: list[tuple[int, int, str]]  # (start, end, text) in abstract coordinates
+    evidence: PaperEvidence | None = None  # evidence-first prompts: the selected sentences and every scored one
 
     def prompt_text(self) -> str:
         body, last_end = [], None
         for start, end, text in self.chunks:
-            if last_end is not None and start > last_end:
+            if last_end is not None and start > last_end + 2:  # more than the space between two sentences
                 body.append("…")
             body.append(text)
             last_end = end
@@ -192,15 +209,63 @@ def build_sources(hits: list[PaperHit], settings: Settings, abstract_of: Callabl
     return sources
 
 
+def evidence_sources(hits: list[PaperHit], evidence: list[PaperEvidence], settings: Settings) -> list[Source]:
+    """Numbered sources made of each paper's evidence sentences, within the token budget."""
+    count = token_counter(settings.chunking.encoding)
+    sources: list[Source] = []
+    budget = settings.answer.max_source_tokens
+    for hit, ev in zip(hits, evidence):
+        source = Source(n=len(sources) + 1, hit=hit, chunks=[(e.start, e.end, e.text) for e in ev.sentences], evidence=ev)
+        cost = count(source.prompt_text())
+        if sources and cost > budget:
+            break
+        while cost > budget and len(source.chunks) > 1:
+            source.chunks.pop()
+            cost = count(source.prompt_text())
+        sources.append(source)
+        budget -= cost
+    return sources
+
+
 def normalize_copied_headers(raw: str, sources: list[Source]) -> str:
-    """Small models often answer by echoing a source header ("[2] Title" on its own line),
-    which for "which paper..." questions is the answer. Turn it into a sentence naming the
-    paper, cited with the right number."""
-    for s in sources:
-        title = neutralize(s.hit.title)
-        sentence = f"{title} [{s.n}].\n"
+    """Small models often answer by echoing source titles: a header ("[2] Title" on its own
+    line), or titles run together with no marker, which for "which paper..." questions is
+    the answer. Each echoed title becomes a sentence naming the paper, cited with its
+    number; a title used inside a sentence gets its marker after it."""
+    titles = [(s.n, neutralize(s.hit.title)) for s in sources]
+    for n, title in titles:
+        sentence = f"{title} [{n}].\n"
         raw = re.sub(rf"\[\d+\]\s*{re.escape(title)}\s*(?:\n|$)", lambda _m, line=sentence: line, raw)
-    return raw
+    any_title = "|".join(re.escape(t) for _, t in titles)
+    for n, title in titles:
+        # a bare title followed by another title or the end: a sentence of its own
+        raw = re.sub(rf"{re.escape(title)}(?!\s*\[)\s*(?=(?:{any_title})|$)", f"{title} [{n}].\n", raw)
+        # a title inside a sentence without its marker: cite it there
+        raw = re.sub(rf"{re.escape(title)}(?!\s*\[)(?!\s*\.?\n)", f"{title} [{n}]", raw)
+    return name_marker_references(raw, dict(titles))
+
+
+_MARKER_AS_NOUN = re.compile(
+    r"\b(?:(?:the|this)\s+(?:paper|work|method|approach|framework|study|model|system|technique)\s+(?:(?:proposed|presented|introduced|described)\s+)?(?:in\s+)?"
+    r"|(?:proposed|presented|introduced|described)\s+in\s+|is\s+)\[(\d+)\](?!\s*\[)",
+    re.I,
+)
+
+
+def name_marker_references(raw: str, titles: dict[int, str]) -> str:
+    """"The paper [1] trains ..." / "... is [2]." -> the source's title with its marker, so
+    a sentence that answers "which paper" names the paper instead of pointing at a number."""
+
+    def sub(m: re.Match) -> str:
+        n = int(m.group(1))
+        if n not in titles:
+            return m.group(0)
+        lead = m.group(0)[: m.start(1) - 1 - m.start(0)]
+        keep = "is " if lead.lower().startswith("is") else ("in " if lead.lower().rstrip().endswith(" in") and not lead.lower().startswith(("the", "this")) else "")
+        prefix = lead[: -len("in ")] + "in " if keep == "in " else ("is " if keep == "is " else "")
+        return f"{prefix}{titles[n]} [{n}]"
+
+    return _MARKER_AS_NOUN.sub(sub, raw)
 
 
 # -- the pipeline ---------------------------------------------------------------------------
@@ -226,6 +291,8 @@ class Answerer:
         self._llm = llm
         self._llm_lock = threading.Lock()
         self._judge: SupportJudge | None = None
+        self._selector: EvidenceSelector | None = None
+        self._abstention: AbstentionModel | None = None
 
     @property
     def llm(self) -> LLM:
@@ -235,19 +302,49 @@ class Answerer:
             return self._llm
 
     @property
+    def selector(self) -> EvidenceSelector:
+        if self._selector is None:
+            a = self.settings.answer
+            self._selector = EvidenceSelector(
+                self.retriever.embedder, self.retriever.index.bm25.idf, a.evidence_sentences, first_paper=a.evidence_first,
+                background_factor=a.background_factor, contribution_bonus=a.contribution_bonus,
+            )
+        return self._selector
+
+    @property
     def judge(self) -> SupportJudge:
         if self._judge is None:
-            self._judge = SupportJudge(self.retriever.embedder, self.retriever.index.bm25.idf)
+            self._judge = SupportJudge(self.selector.embedder, self.retriever.index.bm25.idf)
         return self._judge
+
+    @property
+    def abstention(self) -> AbstentionModel | None:
+        path = self.settings.answer.abstention_model
+        if self._abstention is None and path:
+            self._abstention = AbstentionModel.load(resolve_path(path))
+        return self._abstention
 
     def model_name(self) -> str:
         s = self.settings.llm
         return self._llm.name if self._llm is not None else f"{s.backend}:{s.model}"
 
     def messages(self, question: str, sources: list[Source]) -> list[Message]:
-        system = load_prompt("answer_system").render()
+        evidence = self.settings.answer.context == "evidence"
+        system = load_prompt("answer_system" if evidence else "answer_system_chunks").render()
         user = load_prompt("answer_user").render(sources="\n\n".join(s.prompt_text() for s in sources), question=question)
         return [Message("system", system), Message("user", user)]
+
+    def evidence(self, question: str, hits: list[PaperHit]) -> list[PaperEvidence]:
+        """Scored evidence sentences of the first ``answer.max_sources`` papers."""
+        papers = [(h.paper_id, h.title, self.retriever.paper(h.paper_id).abstract) for h in hits[: self.settings.answer.max_sources]]
+        return self.selector.select(question, papers)
+
+    def answerability(self, question: str, hits: list[PaperHit], evidence: list[PaperEvidence]) -> tuple[float | None, dict[str, float]]:
+        """The abstention model's probability that the collection answers, and its features."""
+        index = self.retriever.index
+        values = abstention_features(question, [h.dense for h in hits], evidence, index.bm25.idf, index.paper_df)
+        model = self.abstention
+        return (None if model is None else model.probability(values)), values
 
     def ask(
         self,
@@ -259,21 +356,26 @@ class Answerer:
     ) -> Answer:
         """Answer ``question``. ``focus``: ids of papers the question is about (a chat
         follow-up naming earlier references); they become the first sources."""
+        a = self.settings.answer
         t0 = time.perf_counter()
-        question = clean_question(question, self.settings.answer.max_question_chars)
-        hits = self.retriever.search_with(question, focus, k=max(self.settings.retrieval.top_k, self.settings.answer.max_sources))
-        timings = Timings(retrieval_s=time.perf_counter() - t0)
-        base = dict(question=question, model=self.model_name(), settings_hash=self.settings.settings_hash(), timings=timings)
+        question = clean_question(question, a.max_question_chars)
+        hits = self.retriever.search_with(question, focus, k=max(self.settings.retrieval.top_k, a.max_sources))
+        base = dict(question=question, model=self.model_name(), settings_hash=self.settings.settings_hash(), timings=Timings())
         retrieved = [RetrievedPaper.from_hit(h) for h in hits]
-
-        best_dense = max((h.dense for h in hits if h.dense is not None), default=None)
-        far = best_dense is not None and best_dense < self.settings.answer.abstain_below
-        if far and any(names_title(question, h.title, self.retriever.index.bm25.df) for h in hits[:3]):
-            far = False  # the question names a paper (e.g. an acronym the embedding model does not know)
-        if not hits or (far and not focus):
+        if not hits:
+            return _finish(Answer(**base, text=ABSTAIN_TEXT, retrieved=retrieved, abstained=True, abstain_reason="retrieval", status="abstained"), t0)
+        evidence = self.evidence(question, hits)
+        p, _ = self.answerability(question, hits, evidence)
+        base["answerable"] = None if p is None else round(p, 4)
+        base["timings"].retrieval_s = time.perf_counter() - t0
+        threshold = self.abstention.threshold if self.abstention is not None else 0.0
+        if p is not None and p < threshold and not focus:
             return _finish(Answer(**base, text=ABSTAIN_TEXT, retrieved=retrieved, abstained=True, abstain_reason="retrieval", status="abstained"), t0)
 
-        sources = build_sources(hits, self.settings, lambda pid: self.retriever.paper(pid).abstract)
+        if a.context == "evidence":
+            sources = evidence_sources(hits, evidence, self.settings)
+        else:
+            sources = build_sources(hits, self.settings, lambda pid: self.retriever.paper(pid).abstract)
         try:
             llm = self.llm
             base["model"] = llm.name
@@ -281,6 +383,7 @@ class Answerer:
         except LLMUnavailable as exc:
             log.warning("answering without an LLM: %s", exc)
             return _finish(Answer(**base, text="", retrieved=retrieved, status="retrieval_only", error=str(exc)), t0)
+        timings = base["timings"]
         timings.first_token_s = completion.first_token_s
         timings.generation_s = completion.seconds
         tokens = Tokens(prompt=completion.prompt_tokens, completion=completion.completion_tokens, estimated=completion.tokens_estimated)
@@ -288,8 +391,34 @@ class Answerer:
         t1 = time.perf_counter()
         raw = strip_controls(completion.text)  # an endpoint's output must not drive the terminal
         answer = self.verify(raw, sources, retrieved, Answer(**base, text="", tokens=tokens, raw_text=raw))
+        confident = p is None or p >= max(threshold, a.extractive_above) or bool(focus)
+        if answer.abstained and answer.abstain_reason in ("unsupported", "empty", "model") and confident:
+            answer = self.extractive(sources, retrieved, answer)
         timings.verification_s = time.perf_counter() - t1
         return _finish(answer, t0)
+
+    def extractive(self, sources: list[Source], retrieved: list[RetrievedPaper], answer: Answer) -> Answer:
+        """Answer from the evidence: the best evidence sentence of the best source (and of the
+        next one when it is nearly as relevant), each quoted and cited."""
+        a = self.settings.answer
+        ranked = [(s, s.evidence.best) for s in sources if s.evidence is not None and s.evidence.best is not None]
+        if not ranked:
+            return answer
+        top = max(ev.score for _, ev in ranked)
+        chosen = [(s, ev) for s, ev in ranked if ev.score >= top * a.extractive_margin][: a.extractive_sentences]
+        answer.abstained, answer.abstain_reason, answer.status, answer.mode = False, None, "answered", "extractive"
+        answer.sentences, answer.references = [], []
+        parts = []
+        for n, (src, ev) in enumerate(chosen, start=1):
+            parts.append(with_markers(ev.text, [n]))
+            answer.sentences.append(SentenceSupport(text=ev.text, citations=[n], status="cited", support=1.0, relevance=ev.score))
+            answer.references.append(Reference(n=n, paper_id=src.hit.paper_id, title=src.hit.title, sentence=ev.text, start=ev.start, end=ev.end, support=1.0))
+        answer.text = " ".join(parts)
+        cited = {r.paper_id: r.n for r in answer.references}
+        for r in retrieved:
+            r.cited_as = cited.get(r.paper_id)
+        answer.retrieved = retrieved
+        return answer
 
     def verify(self, raw: str, sources: list[Source], retrieved: list[RetrievedPaper], answer: Answer) -> Answer:
         a = self.settings.answer
@@ -297,35 +426,52 @@ class Answerer:
         answer.retrieved = retrieved
         if not sentences:
             return _abstain(answer, "empty")
-        evidence = [without_instructions(Evidence.from_chunks(s.chunks)) for s in sources]
+        evidence = [without_instructions(_verification_evidence(s)) for s in sources]
         titles = {normalize_title(s.hit.title): s.n for s in sources}
         named_sources = {titles[k] for k in (normalize_title(s.text) for s in sentences) if k in titles}
-        # one scoring pass: the sentences, plus the question when a sentence only names a paper
-        scored = self.judge.score([s.text for s in sentences] + ([answer.question] if named_sources else []), evidence)
-        scores = scored[: len(sentences)]
+        claims = [s.text for s in sentences]
+        question_row = len(claims)  # the question is scored last, in the same pass
+        scored = self.judge.score(claims + [answer.question], evidence)
+        scores = scored[:question_row]
         # A sentence that only names a paper answers "which paper...?" questions, but only if
         # that paper is about what the question asks: the question must be supported by it.
-        relevant = {n for n in named_sources if scored[-1][n - 1].score >= a.title_relevance_threshold}
-        decisions = []
+        relevant = {n for n in named_sources if scored[question_row][n - 1].score >= a.title_relevance_threshold}
+        paper_question = asks_for_paper(answer.question)
+        source_titles = [src.hit.title for src in sources]
+        rel_inputs = self.judge.relevance_inputs(claims, answer.question)
+        decisions, rels = [], []
         for i, s in enumerate(sentences):
             named = titles.get(normalize_title(s.text))
             if named in relevant:  # the sentence is a relevant paper's title: supported by that paper
-                scores[i][named - 1] = Support(1.0, -1)
+                scores[i][named - 1] = Support(1.0, TITLE_SENTENCE)
                 decisions.append(Decision("cited", [named], [n for n in s.cited if not 1 <= n <= len(sources)], [], 1.0))
+                rels.append(sentence_relevance(0.0, 0.0, 0.0, is_title=True, paper_question=paper_question))
                 continue
-            decisions.append(
-                decide(
-                    s.cited,
-                    [sup.score for sup in scores[i]],
-                    support_threshold=a.support_threshold,
-                    attribution_threshold=a.attribution_threshold,
-                    abstention=is_abstention(s.text),
-                )
+            d = decide(
+                s.cited,
+                [sup.score for sup in scores[i]],
+                support_threshold=a.support_threshold,
+                attribution_threshold=a.attribution_threshold,
+                abstention=is_abstention(s.text),
             )
+            decisions.append(d)
+            src_rel = max((_source_relevance(sources[n - 1], evidence[n - 1], scores[i][n - 1].sentence) for n in d.sources), default=0.0)
+            cos_q, cov = rel_inputs[i]
+            rels.append(
+                judged_relevance(s.text, answer.question, cosine=cos_q, coverage=cov, source_relevance=src_rel, titles=source_titles, bare_title=False)
+            )
+        for i, d in enumerate(decisions):
+            if d.status in ("cited", "attributed") and rels[i] < a.relevance_threshold:
+                decisions[i] = Decision("off_topic", [], d.invalid, d.sources + d.dropped, d.support)
+        checked = [
+            SentenceSupport(text=s.text, citations=d.sources, status=d.status, support=d.support, relevance=rels[i],
+                            invalid_citations=d.invalid, dropped_citations=d.dropped)
+            for i, (s, d) in enumerate(zip(sentences, decisions))
+        ]  # numbers as prompted (sources), kept only when the answer abstains
         if all(d.status == "abstention" for d in decisions):
-            return _abstain(answer, "model")
+            return _abstain(answer, "model", checked)
         if not any(d.status in ("cited", "attributed") for d in decisions):
-            return _abstain(answer, "unsupported")
+            return _abstain(answer, "unsupported", checked)
 
         mapping = renumber([d.sources for d in decisions])
         parts: list[str] = []
@@ -334,9 +480,12 @@ class Answerer:
             numbers = [mapping[n] for n in d.sources]
             answer.sentences.append(
                 SentenceSupport(
-                    text=s.text, citations=numbers, status=d.status, support=d.support, invalid_citations=d.invalid, dropped_citations=d.dropped
+                    text=s.text, citations=numbers, status=d.status, support=d.support, relevance=rels[i],
+                    invalid_citations=d.invalid, dropped_citations=d.dropped,
                 )
             )
+            if d.status == "off_topic":
+                continue
             if d.status == "unsupported":
                 if a.unsupported == "mark":
                     parts.append(f"{s.text} {UNSUPPORTED_NOTE}")
@@ -350,7 +499,10 @@ class Answerer:
         for old, new in sorted(mapping.items(), key=lambda kv: kv[1]):
             src = sources[old - 1]
             score, _, k = best[old]
-            start, end, sentence = evidence[old - 1].sentences[k] if k >= 0 else (src.hit.sentence_start, src.hit.sentence_end, src.hit.sentence)
+            if k == TITLE_SENTENCE:  # cited for its title: show the sentence retrieval matched
+                start, end, sentence = src.hit.sentence_start, src.hit.sentence_end, src.hit.sentence
+            else:
+                start, end, sentence = evidence[old - 1].sentences[k]
             answer.references.append(
                 Reference(n=new, paper_id=src.hit.paper_id, title=src.hit.title, sentence=sentence, start=start, end=end, support=score)
             )
@@ -360,9 +512,30 @@ class Answerer:
         return answer
 
 
-def _abstain(answer: Answer, reason: str) -> Answer:
+TITLE_SENTENCE = -1  # Support.sentence of a sentence accepted because it is a source's title
+
+
+def _verification_evidence(source: Source) -> Evidence:
+    """What a source's citations are checked against: the whole abstract when it is known
+    (evidence-first prompts), else the chunks the prompt showed."""
+    if source.evidence is not None:
+        return Evidence.from_chunks([(0, len(source.evidence.abstract), source.evidence.abstract)])
+    return Evidence.from_chunks(source.chunks)
+
+
+def _source_relevance(source: Source, evidence: Evidence, k: int) -> float:
+    """Relevance to the question of evidence sentence ``k`` of a source (0 when unknown)."""
+    if source.evidence is None or not 0 <= k < len(evidence.sentences):
+        return 0.0
+    start = evidence.sentences[k][0]
+    return next((s.score for s in source.evidence.all_sentences if s.start == start), 0.0)
+
+
+def _abstain(answer: Answer, reason: str, checked: list[SentenceSupport] | None = None) -> Answer:
+    """Mark ``answer`` abstained; ``checked``: the verified draft sentences, kept in ``draft``."""
+    answer.mode = "generated"
     answer.text, answer.abstained, answer.abstain_reason, answer.status = ABSTAIN_TEXT, True, reason, "abstained"
-    answer.references, answer.sentences = [], []
+    answer.references, answer.sentences, answer.draft = [], [], checked or []
     return answer
 
 

@@ -30,7 +30,7 @@ _ABSTAIN = re.compile(
     re.I,
 )
 
-Status = Literal["cited", "attributed", "unsupported", "abstention"]
+Status = Literal["cited", "attributed", "unsupported", "abstention", "off_topic"]
 
 
 def parse_numbers(marker_body: str) -> list[int]:

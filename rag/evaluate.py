@@ -24,7 +24,16 @@ from typing import Any
 
 from .corpus import normalize_title
 from .errors import RagError
-from .metrics import citation_recall_precision, key_fact_recall, mean, ndcg_at_k, percentile, recall_at_k, reciprocal_rank
+from .metrics import (
+    citation_recall_precision,
+    key_fact_recall,
+    mean,
+    ndcg_at_k,
+    near_verbatim,
+    percentile,
+    recall_at_k,
+    reciprocal_rank,
+)
 from .retrieve import Retriever
 from .settings import Settings
 from .support import Evidence
@@ -82,8 +91,8 @@ def load_dataset(path: Path, titles: dict[str, str]) -> list[Question]:
             if pid is None:
                 raise RagError(f"{where}: gold title not in the index: '{title}'")
             gold.append(pid)
-        if row["answerable"] and (not gold or not row["key_facts"]):
-            raise RagError(f"{where}: an answerable question needs gold_titles and key_facts")
+        if row["answerable"] and not gold:
+            raise RagError(f"{where}: an answerable question needs gold_titles")
         out.append(
             Question(
                 row["id"], row["type"], row["question"], tuple(gold), tuple(row["gold_titles"]), row["reference_answer"],
@@ -177,6 +186,9 @@ class Evaluator:
             if self.llamaindex is not None:
                 row["baselines"]["llamaindex"] = retrieval_scores(self.llamaindex.search(q.question), set(q.gold))
         row["latency_s"] = time.perf_counter() - t0
+        ask_hits = hits[: max(self.settings.retrieval.top_k, self.settings.answer.max_sources)]
+        evidence = self.answerer.evidence(q.question, ask_hits)
+        p, row["abstention_features"] = self.answerer.answerability(q.question, ask_hits, evidence)
         if self.retrieval_only:
             return row
         if self.llamaindex is not None:
@@ -186,16 +198,30 @@ class Evaluator:
         row.update(
             answer=answer.text,
             status=answer.status,
+            mode=answer.mode,
+            answerable_p=answer.answerable,
+            raw_text=answer.raw_text,
             abstained=answer.abstained,
             abstain_reason=answer.abstain_reason,
             references=[r.model_dump() for r in answer.references],
             sentences=[s.model_dump() for s in answer.sentences],
+            draft=[s.model_dump() for s in answer.draft],
+            prompt_sources=[r.paper_id for r in answer.retrieved[: self.settings.answer.max_sources]],
             timings=answer.timings.model_dump(),
             tokens=answer.tokens.model_dump(),
         )
-        if q.answerable:
+        if q.answerable and q.key_facts:
             row["key_fact_recall"] = 0.0 if answer.abstained else key_fact_recall(answer.text, q.key_facts)
         if answer.status == "answered":
+            shown = [s for s in answer.sentences if s.status in ("cited", "attributed")]
+            titles = {normalize_title(r.title) for r in answer.retrieved}
+            ref_sentence = {r.n: r.sentence for r in answer.references}
+            row.update(
+                shown_sentences=len(shown),
+                relevant_share=mean([float(s.relevance >= self.settings.answer.relevance_threshold) for s in shown]) if shown else None,
+                bare_title_share=mean([float(normalize_title(s.text) in titles) for s in shown]) if shown else None,
+                verbatim_share=mean([float(any(near_verbatim(s.text, ref_sentence[n]) for n in s.citations)) for s in shown]) if shown else None,
+            )
             ref_paper = {r.n: r.paper_id for r in answer.references}
             claims = [s for s in answer.sentences if s.status != "abstention"]
             cited = [[ref_paper[n] for n in s.citations] for s in claims]
@@ -295,7 +321,11 @@ def aggregate(rows: list[dict[str, Any]], retrieval_only: bool) -> dict[str, Any
         metrics["citation_recall"] = mean([r["citation_recall"] for r in answered])
         metrics["citation_precision"] = mean([r["citation_precision"] for r in answered if r.get("citation_precision") is not None])
         metrics["faithfulness"] = mean([r["faithfulness"] for r in answered if r.get("faithfulness") is not None])
-        metrics["key_fact_recall"] = mean([r["key_fact_recall"] for r in answerable])
+        metrics["key_fact_recall"] = mean([r["key_fact_recall"] for r in answerable if "key_fact_recall" in r])
+        metrics["key_fact_questions"] = sum("key_fact_recall" in r for r in answerable)
+        for key in ("relevant_share", "bare_title_share", "verbatim_share"):
+            metrics[key.replace("relevant_share", "answer_relevance")] = mean([r[key] for r in answered if r.get(key) is not None])
+        metrics["extractive_rate"] = mean([float(r.get("mode") == "extractive") for r in answered])
         metrics["abstention_accuracy"] = mean([float(r["abstained"]) for r in unanswerable])
         metrics["false_abstention_rate"] = mean([float(r["abstained"]) for r in answerable])
         metrics["retrieval_only_rate"] = mean([float(r["status"] == "retrieval_only") for r in rows])
@@ -320,7 +350,7 @@ def aggregate(rows: list[dict[str, Any]], retrieval_only: bool) -> dict[str, Any
             entry["recall@5"] = mean([r["retrieval"]["recall@5"] for r in rs])
             entry["mrr"] = mean([r["retrieval"]["mrr"] for r in rs])
             if not retrieval_only:
-                entry["key_fact_recall"] = mean([r["key_fact_recall"] for r in rs])
+                entry["key_fact_recall"] = mean([r["key_fact_recall"] for r in rs if "key_fact_recall" in r])
                 entry["answered"] = mean([float(r["status"] == "answered") for r in rs])
         elif not retrieval_only:
             entry["abstained"] = mean([float(r["abstained"]) for r in rs])

@@ -55,3 +55,17 @@ def group_by_parent(
         if len(groups[parent]) < per_parent:
             groups[parent].append((item, score))
     return [(p, chunks[0][1], chunks) for p, chunks in groups.items()]
+
+
+def score_fusion(dense: Mapping[K, float], lexical: Mapping[K, float], alpha: float) -> list[tuple[K, float]]:
+    """Convex combination of scores: ``alpha * cosine + (1 - alpha) * bm25 / max(bm25)``.
+
+    Unlike RRF, a lexical match only counts as much as its BM25 score says: a query whose
+    rare terms are absent from the collection has weak, flat BM25 scores and cannot push
+    aside dense evidence. An item missing from one list scores 0 there. Ties are broken by
+    first appearance (dense list first), so the result is deterministic.
+    """
+    top = max(lexical.values(), default=0.0)
+    order = {k: i for i, k in enumerate(dict.fromkeys([*dense, *lexical]))}
+    scores = {k: alpha * dense.get(k, 0.0) + (1 - alpha) * (lexical.get(k, 0.0) / top if top > 0 else 0.0) for k in order}
+    return sorted(scores.items(), key=lambda kv: (-kv[1], order[kv[0]]))

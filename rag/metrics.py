@@ -88,6 +88,26 @@ def key_fact_recall(answer: str, facts: Sequence[str]) -> float:
     return sum(_norm(f) in text for f in facts) / len(facts)
 
 
+def near_verbatim(sentence: str, source: str, threshold: float = 0.8) -> bool:
+    """Is ``sentence`` a copy of ``source`` (difflib ratio of their normalized words >= threshold)?"""
+    import difflib
+
+    a, b = _norm(sentence).split(), _norm(source).split()
+    return bool(a and b) and difflib.SequenceMatcher(None, a, b, autojunk=False).ratio() >= threshold
+
+
+def risk_coverage(confidence: Sequence[float], correct: Sequence[bool]) -> list[tuple[float, float]]:
+    """Selective answering: answer the questions with the highest confidence first. Returns,
+    for each number answered (1..n), (coverage = share answered, accuracy of those answered).
+    Ties in confidence are taken in input order."""
+    order = sorted(range(len(confidence)), key=lambda i: (-confidence[i], i))
+    out, right = [], 0
+    for k, i in enumerate(order, start=1):
+        right += bool(correct[i])
+        out.append((k / len(order), right / k))
+    return out
+
+
 def percentile(values: Sequence[float], p: float) -> float:
     """Linear-interpolation percentile (numpy's default), p in 0..100."""
     if not values:

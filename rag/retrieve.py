@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import threading
 import uuid
@@ -18,11 +19,13 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .chunking import embedding_text, rebuild_abstract, sentence_spans
 from .corpus import Paper
 from .embeddings import Embedder, make_embedder
 from .errors import IndexMissingError, RagError
-from .fusion import group_by_parent, rrf
+from .fusion import group_by_parent, rrf, score_fusion
 from .lexical import TOKENIZER_VERSION, BM25Index, best_span
 from .settings import Settings
 from .store import PaperStore, StoredChunk, cache_dir
@@ -30,6 +33,7 @@ from .store import PaperStore, StoredChunk, cache_dir
 log = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 4000
+CACHE_VERSION = 2  # bumped when the cache's contents change (2: chunk vectors for exact dense search)
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,24 @@ class PaperHit:
         return asdict(self)
 
 
+_WORDS = re.compile(r"[A-Za-z][A-Za-z0-9'-]*[A-Za-z0-9]|[A-Za-z]")
+_WORDS_LOWER = re.compile(r"[a-z][a-z0-9'-]*[a-z0-9]|[a-z]")
+
+
+def name_words(query: str) -> list[str]:
+    """Words of the query written like a name: capitalised mid-sentence ("Monolith"), or
+    with inner capitals or digits ("TidalDecode", "GPT4"). Pure."""
+    out = []
+    for m in _WORDS.finditer(query):
+        w = m.group(0)
+        before = query[: m.start()].rstrip()
+        sentence_start = not before or before[-1] in ".?!:\"'("
+        inner = any(c.isupper() for c in w[1:]) or any(c.isdigit() for c in w)
+        if inner or (w[0].isupper() and not sentence_start):
+            out.append(w)
+    return out
+
+
 def _one_version_per_paper(chunks: list[StoredChunk]) -> list[StoredChunk]:
     """While an ingest replaces a paper (or after one was killed mid-way), the store can hold
     its old and new chunks at once: keep one complete version, so no hit mixes the two."""
@@ -82,17 +104,92 @@ def _one_version_per_paper(chunks: list[StoredChunk]) -> list[StoredChunk]:
 class SearchIndex:
     """The in-memory view a search needs: every chunk (in a fixed order) and BM25 over them."""
 
-    def __init__(self, chunks: list[StoredChunk], bm25: BM25Index, generation: str):
+    def __init__(self, chunks: list[StoredChunk], bm25: BM25Index, generation: str, vectors: np.ndarray | None = None, chunking=None):
+        self.chunking = chunking  # ChunkingSettings: how chunk text was indexed (title prefix)
         self.chunks = chunks
+        self.vectors = vectors  # the chunks' stored embeddings, same order (exact dense search)
         self.bm25 = bm25
         self.generation = generation
         self.pos = {c.id: i for i, c in enumerate(chunks)}
+        self._paper_df: dict[str, int] | None = None
+        self._by_paper: dict[str, list[StoredChunk]] | None = None
+        self._title_words: dict[str, set[str]] | None = None
+
+    def paper_chunks(self, paper_id: str) -> list[StoredChunk]:
+        """The chunks of one paper (an index built once, not a scan per call)."""
+        if self._by_paper is None:
+            by: dict[str, list[StoredChunk]] = {}
+            for c in self.chunks:
+                by.setdefault(c.paper_id, []).append(c)
+            self._by_paper = by
+        return self._by_paper.get(paper_id, [])
+
+    def title_matches(self, query: str, max_df: int) -> list[str]:
+        """Papers whose title holds a name the query uses ("Monolith", "TidalDecode"), as the
+        ids of their first chunks, best first (idf sum of the shared names, then paper order).
+        A name is a word written like one (:func:`name_words`) that at most ``max_df`` papers
+        use; it must stand in the title as that exact word. Embeddings do not know such
+        names, and BM25 lets frequent question words outweigh them."""
+        from .lexical import tokenize
+
+        if self._title_words is None:
+            self._title_words = {
+                pid: set(_WORDS_LOWER.findall(cs[0].title.lower())) for pid in dict.fromkeys(c.paper_id for c in self.chunks) if (cs := self.paper_chunks(pid))
+            }
+        names = {}
+        for w in name_words(query):
+            stems = tokenize(w)
+            if stems and 0 < self.paper_df(stems[0]) <= max_df:
+                names[w.lower()] = self.bm25.idf(stems[0])
+        if not names:
+            return []
+        scored = []
+        for order, (pid, words) in enumerate(self._title_words.items()):
+            shared = names.keys() & words
+            if shared:
+                scored.append((-sum(names[w] for w in shared), order, self.paper_chunks(pid)[0].id))
+        return [cid for _, _, cid in sorted(scored)]
+
+    def lexical_confidence(self, query: str, chunk: int) -> float:
+        """How much of the query (idf-weighted share of its terms) the best BM25 chunk
+        contains: near 1 when the user used the paper's words, low for a paraphrase."""
+        from .evidence import term_coverage
+        from .lexical import tokenize
+
+        c = self.chunks[chunk]
+        return term_coverage(tokenize(query), set(tokenize(embedding_text(c.title, c.text, self.chunking))), self.bm25.idf)
+
+    def paper_df(self, term: str) -> int:
+        """In how many papers (not chunks) a stemmed term occurs, title included."""
+        if self._paper_df is None:
+            from collections import Counter
+
+            from .lexical import tokenize
+
+            df: Counter[str] = Counter()
+            for pid in dict.fromkeys(c.paper_id for c in self.chunks):
+                cs = self.paper_chunks(pid)
+                df.update(set(tokenize(cs[0].title + " " + " ".join(c.text for c in cs))))
+            self._paper_df = dict(df)
+        return self._paper_df.get(term, 0)
 
     @classmethod
-    def build(cls, chunks: list[StoredChunk], settings: Settings, generation: str) -> SearchIndex:
+    def build(cls, chunks: list[StoredChunk], settings: Settings, generation: str, store: PaperStore | None = None) -> SearchIndex:
         chunks = sorted(_one_version_per_paper(chunks), key=lambda c: (c.paper_id, c.index, c.id))
         bm25 = BM25Index.build([embedding_text(c.title, c.text, settings.chunking) for c in chunks])
-        return cls(chunks, bm25, generation)
+        vectors = store.vectors([c.id for c in chunks]) if store is not None and chunks else None
+        return cls(chunks, bm25, generation, vectors, settings.chunking)
+
+    def dense_top(self, query_vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """Exact cosine search over every chunk vector: (chunk id, cosine), best first; ties
+        by chunk order, so every process returns the same ranking."""
+        sims = self.vectors @ np.asarray(query_vector, dtype=np.float32)
+        k = min(k, len(sims))
+        if k <= 0:
+            return []
+        idx = np.argpartition(-sims, k - 1)[:k]
+        idx = idx[np.lexsort((idx, -sims[idx]))]
+        return [(self.chunks[i].id, float(sims[i])) for i in idx]
 
     def save(self, folder: Path) -> None:
         """Write atomically: a reader sees the old cache or the whole new one."""
@@ -102,6 +199,8 @@ class SearchIndex:
             self.bm25.save(tmp)
             rows = [[c.id, c.text, c.metadata()] for c in self.chunks]
             (tmp / "chunks.json").write_text(json.dumps({"generation": self.generation, "chunks": rows}))
+            if self.vectors is not None:
+                np.save(tmp / "vectors.npy", self.vectors)
             try:
                 os.replace(tmp, folder)
             except OSError:  # another process saved the same generation first
@@ -113,21 +212,27 @@ class SearchIndex:
     def load(cls, folder: Path) -> SearchIndex:
         data = json.loads((folder / "chunks.json").read_text())
         chunks = [StoredChunk.from_metadata(i, t, m) for i, t, m in data["chunks"]]
-        return cls(chunks, BM25Index.load(folder), data["generation"])
+        vectors = np.load(folder / "vectors.npy") if (folder / "vectors.npy").exists() else None
+        if vectors is not None and len(vectors) != len(chunks):
+            raise ValueError("vectors.npy does not match chunks.json")
+        return cls(chunks, BM25Index.load(folder), data["generation"], vectors)
 
     @classmethod
     def for_store(cls, store: PaperStore, settings: Settings) -> SearchIndex:
         """Load the cache for the store's current generation, or build and save it."""
         generation = store.generation
         root = cache_dir(settings, store.name)
-        folder = root / f"{generation}-lex{TOKENIZER_VERSION}"
+        folder = root / f"{generation}-lex{TOKENIZER_VERSION}-v{CACHE_VERSION}"
         if (folder / "chunks.json").exists():
             try:
-                return cls.load(folder)
+                loaded = cls.load(folder)
+                loaded.chunking = settings.chunking
+                return loaded
             except Exception as exc:  # a damaged cache is rebuilt, never trusted
                 log.warning("rebuilding damaged search cache %s (%s)", folder, exc)
                 shutil.rmtree(folder, ignore_errors=True)
-        index = cls.build(store.chunks(), settings, generation)
+        index = cls.build(store.chunks(), settings, generation, store)
+        index.chunking = settings.chunking
         if generation and not generation.startswith("writing"):
             root.mkdir(parents=True, exist_ok=True)
             index.save(folder)
@@ -187,16 +292,28 @@ class Retriever:
         lexical: dict[str, float] = {}
         if r.mode in ("hybrid", "dense"):
             vec = self.embedder.embed([query], kind="query")[0]
-            hits = self.store.query(vec, r.candidates)
+            if r.dense_search == "exact" and index.vectors is not None:
+                hits = index.dense_top(vec, r.candidates)
+            else:
+                hits = self.store.query(vec, r.candidates)
             if any(cid not in index.pos for cid, _ in hits) and self.store.current_generation() != index.generation:
                 log.info("index changed since the search cache was loaded; reloading")
                 self.refresh()
                 index = self.index
             dense = {cid: s for cid, s in hits if cid in index.pos}
+        bm25_weight = r.bm25_weight
         if r.mode in ("hybrid", "bm25"):
-            lexical = {index.chunks[i].id: s for i, s in index.bm25.top(query, r.candidates)}
-        if r.mode == "hybrid":
-            fused = rrf([list(dense), list(lexical)], k=r.rrf_k, weights=[r.dense_weight, r.bm25_weight])
+            top = index.bm25.top(query, r.candidates)
+            lexical = {index.chunks[i].id: s for i, s in top}
+            if r.bm25_adaptive and top:
+                bm25_weight *= index.lexical_confidence(query, top[0][0])
+        titled = index.title_matches(query, r.title_max_df) if r.mode == "hybrid" and r.title_weight > 0 else []
+        if r.mode == "hybrid" and r.fusion == "score":
+            fused = score_fusion(dense, lexical, r.alpha)
+            if titled:
+                fused = rrf([[cid for cid, _ in fused], titled], k=r.rrf_k, weights=[1.0, r.title_weight])
+        elif r.mode == "hybrid":
+            fused = rrf([list(dense), list(lexical), titled], k=r.rrf_k, weights=[r.dense_weight, bm25_weight, r.title_weight])
         else:
             fused = list((dense or lexical).items())
         groups = group_by_parent(fused, lambda cid: index.chunks[index.pos[cid]].paper_id, k, r.chunks_per_paper)
@@ -250,7 +367,7 @@ class Retriever:
 
     def paper(self, paper_id: str) -> Paper:
         """The full paper, its abstract rebuilt from the stored chunks."""
-        chunks = [c for c in self.index.chunks if c.paper_id == paper_id]
+        chunks = self.index.paper_chunks(paper_id)
         if not chunks:
             raise RagError(f"no paper with id '{paper_id}' in the index")
         abstract = rebuild_abstract([(c.start, c.end, c.text) for c in chunks])

@@ -125,16 +125,39 @@ class RetrievalSettings(Section):
         "them alone.",
     )
     top_k: int = Field(5, ge=1, le=100, description="Papers returned by a search.")
+    dense_search: Literal["exact", "chroma"] = Field(
+        "exact",
+        description="exact: cosine against every chunk vector, kept in the local search cache (deterministic in "
+        "every process; 1282 chunks take well under a millisecond). chroma: Chroma's approximate HNSW query.",
+    )
     candidates: int = Field(
         60,
         ge=1,
         description="Chunks each retriever (dense, BM25) contributes before fusion.",
     )
+    fusion: Literal["rrf", "score"] = Field(
+        "rrf",
+        description="hybrid mode: rrf (reciprocal rank fusion of the two rankings, weighted by dense_weight and "
+        "bm25_weight) or score (alpha * cosine + (1 - alpha) * BM25 / best BM25 of the query).",
+    )
+    alpha: float = Field(0.5, ge=0, le=1, description="Weight of the dense cosine in score fusion (fusion = score).")
     rrf_k: int = Field(
         60, ge=1, description="The k constant of reciprocal rank fusion: 1/(k + rank)."
     )
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in RRF.")
     bm25_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in RRF.")
+    bm25_adaptive: bool = Field(
+        True,
+        description="Scale the BM25 weight by the share of the query's terms (idf-weighted) that the best BM25 chunk "
+        "contains, so a question in the user's own words leans on dense retrieval and one in the paper's words on both.",
+    )
+    title_weight: float = Field(
+        2.0,
+        ge=0,
+        description="hybrid mode: weight of a third ranking in the fusion, the papers whose title holds a rare word "
+        "of the query (a paper's name or acronym). 0: off.",
+    )
+    title_max_df: int = Field(3, ge=1, description="A name in the query counts as rare when at most this many papers use it (stemmed).")
     chunks_per_paper: int = Field(
         2, ge=1, description="Best matching chunks kept for each returned paper."
     )
@@ -174,7 +197,7 @@ class LLMSettings(Section):
 
 
 class AnswerSettings(Section):
-    max_sources: int = Field(4, ge=1, le=20, description="Papers given to the LLM as numbered sources.")
+    max_sources: int = Field(3, ge=1, le=20, description="Papers given to the LLM as numbered sources.")
     chunks_per_source: int = Field(1, ge=1, le=5, description="Best chunks of each paper put in the prompt.")
     max_source_tokens: int = Field(
         900, ge=100, description="Token budget of the whole source list in the prompt (tiktoken count)."
@@ -187,11 +210,13 @@ class AnswerSettings(Section):
     )
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused with an error.")
     support_threshold: float = Field(
-        0.5,
+        0.6,
         ge=0,
         le=1,
         description="A sentence counts as supported by a source when their support score "
-        "(rag/support.py) is at least this.",
+        "(rag/support.py) is at least this. Chosen on labelled real answer sentences "
+        "(eval/datasets/answer_labels.jsonl, eval/judge_fit.py): on the held-out half, precision "
+        "0.89 and recall 0.85 of 'supported' at 0.6.",
     )
     attribution_threshold: float = Field(
         0.6,
@@ -213,14 +238,46 @@ class AnswerSettings(Section):
         description="What happens to an answer sentence no source supports: mark (kept, "
         "without citations, flagged as unsupported) or drop (removed from the text).",
     )
-    abstain_below: float = Field(
-        0.40,
-        ge=-1,
+    context: Literal["evidence", "chunks"] = Field(
+        "evidence",
+        description="What the prompt shows of each source. evidence: the title and the abstract sentences that "
+        "best answer the question (rag/evidence.py); chunks: the best retrieved chunks (the earlier prompt).",
+    )
+    evidence_sentences: int = Field(
+        2, ge=1, le=20, description="Evidence sentences picked per source (each with the sentence before it when it is not self-contained)."
+    )
+    evidence_first: int = Field(
+        5, ge=1, le=20, description="Evidence sentences picked for the first (best-ranked) source."
+    )
+    background_factor: float = Field(
+        0.5, ge=0, le=1, description="Evidence score factor for background sentences (before the first sentence stating the paper's own work)."
+    )
+    contribution_bonus: float = Field(
+        0.15, ge=0, le=1, description="Evidence score bonus for sentences stating the paper's own work ('we propose ...')."
+    )
+    relevance_threshold: float = Field(
+        0.5,
+        ge=0,
         le=1,
-        description="Abstain without calling the LLM when the best retrieved chunk's cosine "
-        "similarity to the question is below this and the question names none of the top "
-        "papers (a rare title word such as an acronym). Calibrated on the dev set: 0.40 declines "
-        "3.9% of answerable and 36% of unanswerable questions there.",
+        description="A supported answer sentence whose relevance to the question (rag/relevance.py) is below this is "
+        "left out of the answer text (status off_topic). Tuned on half of the labelled answer sentences; a weak "
+        "score (held-out AUROC 0.70), so it only removes clear cases.",
+    )
+    abstention_model: str = Field(
+        "config/abstention.json",
+        description="The fitted abstention model (eval/fit_abstention.py): the question is declined before the LLM "
+        "runs when its probability of being answerable is below the model's threshold. Empty: never decline at retrieval.",
+    )
+    extractive_above: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="When the model's draft fails verification (or the model declines) and the answerable probability "
+        "is at least this (and at least the abstention threshold), answer from the evidence instead (mode extractive).",
+    )
+    extractive_sentences: int = Field(2, ge=1, le=5, description="Evidence sentences quoted by an extractive answer.")
+    extractive_margin: float = Field(
+        0.85, ge=0, le=1, description="An extractive answer quotes another source only when its best evidence is at least this share of the best one's."
     )
 
 

@@ -185,6 +185,16 @@ class PaperStore:
                 return out
             offset += batch
 
+    def vectors(self, ids: Sequence[str], batch: int = 5000) -> np.ndarray:
+        """The stored embeddings of ``ids``, in that order (float32, one row per id)."""
+        rows: list[np.ndarray] = []
+        for i in range(0, len(ids), batch):
+            part = list(ids[i : i + batch])
+            res = self.collection.get(ids=part, include=["embeddings"])
+            by_id = dict(zip(res["ids"], res["embeddings"]))
+            rows.extend(np.asarray(by_id[c], dtype=np.float32) for c in part)
+        return np.stack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
+
     def paper_chunks(self, paper_id: str) -> list[StoredChunk]:
         return sorted(self.chunks(where={"paper_id": paper_id}), key=lambda c: c.index)
 

@@ -94,27 +94,38 @@ class SupportJudge:
         self.idf = idf or (lambda t: 1.0)
 
     def score(self, claims: Sequence[str], evidence: Sequence[Evidence]) -> list[list[Support]]:
-        """``result[i][j]``: support of claim ``i`` by evidence ``j``."""
-        all_sentences = [s for ev in evidence for _, _, s in ev.sentences]
+        """``result[i][j]``: support of claim ``i`` by evidence ``j``.
+
+        A claim is compared with each source sentence and with each window of two adjacent
+        sentences (a claim that combines two sentences of one abstract is judged against
+        both); the best position is reported as the sentence index."""
         if not claims:
             return []
-        vectors = self.embedder.embed(list(claims) + all_sentences, kind="document")
-        claim_vecs, sent_vecs = vectors[: len(claims)], vectors[len(claims) :]
+        all_sentences = [s for ev in evidence for _, _, s in ev.sentences]
+        windows = [f"{ev.sentences[k][2]} {ev.sentences[k + 1][2]}" for ev in evidence for k in range(len(ev.sentences) - 1)]
+        vectors = self.embedder.embed(list(claims) + all_sentences + windows, kind="document")
+        claim_vecs = vectors[: len(claims)]
+        sent_vecs = vectors[len(claims) : len(claims) + len(all_sentences)]
+        win_vecs = vectors[len(claims) + len(all_sentences) :]
         cos = claim_vecs @ sent_vecs.T if len(all_sentences) else np.zeros((len(claims), 0))
+        win_cos = claim_vecs @ win_vecs.T if len(windows) else np.zeros((len(claims), 0))
         sent_tokens = [set(tokenize(s)) for s in all_sentences]
         out: list[list[Support]] = []
         for i, claim in enumerate(claims):
             claim_tokens = tokenize(claim)
             claim_neg = bool(_NEGATION.search(claim))
             row: list[Support] = []
-            offset = 0
+            offset = woffset = 0
             for ev in evidence:
                 n = len(ev.sentences)
                 best = Support(0.0, -1)
                 number_ok = _number_ok(claim, ev.text)
                 for k in range(n):
                     window = set().union(*sent_tokens[offset + max(0, k - 1) : offset + min(n, k + 2)])
-                    semantic = max(0.0, (float(cos[i, offset + k]) - COS_FLOOR) / (1 - COS_FLOOR))
+                    c = float(cos[i, offset + k])
+                    if k + 1 < n:
+                        c = max(c, float(win_cos[i, woffset + k]))
+                    semantic = max(0.0, (c - COS_FLOOR) / (1 - COS_FLOOR))
                     s = SEMANTIC_WEIGHT * semantic + (1 - SEMANTIC_WEIGHT) * _lexical(claim_tokens, window, self.idf)
                     if claim_neg != bool(_NEGATION.search(ev.sentences[k][2])):
                         s *= NEGATION_FACTOR
@@ -124,5 +135,17 @@ class SupportJudge:
                         best = Support(round(s, 4), k)
                 row.append(best)
                 offset += n
+                woffset += max(0, n - 1)
             out.append(row)
         return out
+
+    def relevance_inputs(self, claims: Sequence[str], question: str) -> list[tuple[float, float]]:
+        """For each claim: its cosine to the question and the idf-weighted share of the
+        question's terms it contains (inputs of rag.relevance.sentence_relevance)."""
+        from .evidence import term_coverage
+
+        if not claims:
+            return []
+        vectors = self.embedder.embed([question, *claims], kind="document")
+        q_terms = tokenize(question)
+        return [(float(vectors[0] @ vectors[i + 1]), term_coverage(q_terms, set(tokenize(c)), self.idf)) for i, c in enumerate(claims)]

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Validate the evaluation dev set (dev.jsonl) against the seed paper files.
+"""Validate an evaluation question set (dev.jsonl, users.jsonl, ...) against the seed paper files.
 
 Standalone, python3 stdlib only.
 
@@ -7,12 +7,13 @@ Usage:
     python3 check_dev.py [--dev PATH] [--seeds DIR]
 
 Defaults: dev.jsonl next to this script, seeds in the project's data/seeds.
+Other sets with the same format (e.g. users.jsonl) are checked with --dev PATH.
 
 Checks, per line:
   * valid JSON object with exactly the keys
     id, type, question, gold_titles, reference_answer, key_facts, answerable
   * field types (str / list[str] / bool), non-empty id/question/reference_answer
-  * id matches "dev-NNN" and is unique
+  * id matches "<prefix>-NNN" (lowercase prefix, e.g. dev-001, usr-001) and is unique
   * type is one of lookup, detail, multi, comparison, unanswerable
   * answerable == (type != "unanswerable")
   * unanswerable: gold_titles == [] and key_facts == []
@@ -36,7 +37,7 @@ from collections import Counter
 
 EXPECTED_KEYS = {"id", "type", "question", "gold_titles", "reference_answer", "key_facts", "answerable"}
 TYPES = ("lookup", "detail", "multi", "comparison", "unanswerable")
-ID_RE = re.compile(r"^dev-\d{3,}$")
+ID_RE = re.compile(r"^[a-z]+-\d{3,}$")
 
 
 def parse_seeds(seed_dir):
@@ -85,7 +86,7 @@ def check_line(lineno, raw, papers, seen_ids, errors):
 
     rid = row["id"]
     if not isinstance(rid, str) or not ID_RE.match(rid):
-        err(f"bad id {rid!r} (expected 'dev-NNN')")
+        err(f"bad id {rid!r} (expected '<prefix>-NNN', e.g. 'dev-001')")
         rid = str(rid)
     elif rid in seen_ids:
         err(f"duplicate id (first seen on line {seen_ids[rid]})", rid)

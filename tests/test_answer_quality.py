@@ -1,0 +1,110 @@
+"""Evidence selection, relevance, abstention and fusion: pure cores with exact values."""
+
+import json
+
+import numpy as np
+import pytest
+
+from rag.abstention import FEATURES, AbstentionModel, cross_validated, fit_logistic, threshold_for
+from rag.errors import ConfigError
+from rag.evidence import choose, relevance, term_coverage
+from rag.fusion import score_fusion
+from rag.metrics import near_verbatim
+from rag.relevance import asks_for_paper, sentence_relevance
+
+
+def test_choose_adds_the_sentence_a_dependent_one_leans_on():
+    scores = [0.1, 0.2, 0.9, 0.3, 0.8]
+    dependent = [False, False, True, False, False]
+    assert choose(scores, dependent, 2) == [1, 2, 4]
+    assert choose(scores, [False, True, True, False, False], 1) == [0, 1, 2]  # transitively
+    assert choose(scores, dependent, 0) == []
+    assert choose([0.5, 0.5, 0.5], [False] * 3, 2) == [0, 1]  # ties: earlier first
+
+
+def test_term_coverage_and_relevance_exact():
+    idf = {"a": 1.0, "b": 3.0}.get
+    assert term_coverage(["a", "b", "b"], {"b"}, idf) == 0.75
+    assert term_coverage([], {"b"}, idf) == 0.0
+    assert relevance(0.1, 0.0) == 0.0  # cosine at the floor, no shared term
+    assert relevance(1.0, 1.0) == 1.0
+    assert relevance(0.55, 0.5) == round(0.65 * 0.5 + 0.35 * 0.5, 4)
+
+
+def test_sentence_relevance():
+    assert sentence_relevance(0.0, 0.0, 0.0, is_title=True, paper_question=True) == 1.0
+    assert sentence_relevance(0.9, 0.9, 0.9, is_title=True, paper_question=False) == 0.0
+    own = relevance(0.55, 0.5)
+    assert sentence_relevance(0.55, 0.5, 0.0, is_title=False, paper_question=False) == own
+    assert sentence_relevance(0.55, 0.5, 1.0, is_title=False, paper_question=False) == round(0.5 * own + 0.5, 4)
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        ("Which paper trains diffusion models on a micro budget?", True),
+        ("Is there work on KV cache compression?", True),
+        ("What approaches reduce attention cost?", True),
+        ("How does Monolith make real-time training possible?", False),
+        ("What FID does InstaFlow reach?", False),
+    ],
+)
+def test_asks_for_paper(question, expected):
+    assert asks_for_paper(question) is expected
+
+
+def test_score_fusion_exact():
+    dense = {"a": 0.8, "b": 0.6}
+    lexical = {"b": 10.0, "c": 5.0}
+    out = score_fusion(dense, lexical, 0.5)
+    assert out == [("b", 0.8), ("a", 0.4), ("c", 0.25)]
+    assert score_fusion(dense, {}, 0.5) == [("a", 0.4), ("b", 0.3)]  # no lexical evidence: dense order
+    assert score_fusion({"x": 0.5, "y": 0.5}, {}, 1.0) == [("x", 0.5), ("y", 0.5)]  # ties: first seen
+
+
+def test_near_verbatim():
+    s = "We propose a collisionless embedding table with expirable embeddings."
+    assert near_verbatim(s, s)
+    assert near_verbatim("We propose a collisionless embedding table with expirable embeddings [1].", s)
+    assert not near_verbatim("It avoids hash collisions so each id keeps its own vector.", s)
+
+
+def test_threshold_for_keeps_the_false_abstention_rate():
+    p = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95]
+    t = threshold_for(p, 0.1)  # one of ten may fall below
+    assert t == 0.2 and sum(x < t for x in p) == 1
+    assert threshold_for(p, 0.0) == 0.1
+    assert threshold_for(p, 1.0) == 1.0
+
+
+def test_logistic_separates_and_cross_validates():
+    rng = np.random.default_rng(1)
+    x = np.vstack([rng.normal(1, 0.3, (40, 2)), rng.normal(-1, 0.3, (40, 2))])
+    y = np.array([1.0] * 40 + [0.0] * 40)
+    w, b = fit_logistic(x, y)
+    assert w[0] > 0 and w[1] > 0
+    oof = cross_validated(x, y)
+    assert ((oof >= 0.5) == (y == 1)).mean() >= 0.95
+
+
+def test_abstention_model_round_trip_and_errors(tmp_path):
+    n = len(FEATURES)
+    m = AbstentionModel(FEATURES, (0.0,) * n, (1.0,) * n, (1.0,) + (0.0,) * (n - 1), 0.0, 0.5, {"x": 1})
+    path = tmp_path / "a.json"
+    path.write_text(m.to_json())
+    loaded = AbstentionModel.load(path)
+    assert loaded == m
+    values = dict.fromkeys(FEATURES, 0.0)
+    assert loaded.probability(values) == 0.5
+    assert loaded.probability({**values, "dense_best": 50.0}) > 0.99
+    with pytest.raises(ConfigError, match="missing"):
+        AbstentionModel.load(tmp_path / "nope.json")
+    path.write_text(json.dumps({"features": ["bogus"], "mean": [0], "scale": [1], "weights": [1], "bias": 0, "threshold": 0.5}))
+    with pytest.raises(ConfigError, match="unknown features"):
+        AbstentionModel.load(path)
+
+
+def test_risk_coverage_exact():
+    from rag.metrics import risk_coverage
+
+    assert risk_coverage([0.9, 0.1, 0.5], [True, False, False]) == [(1 / 3, 1.0), (2 / 3, 0.5), (1.0, 1 / 3)]
