@@ -369,7 +369,10 @@ class Answerer:
         base["answerable"] = None if p is None else round(p, 4)
         base["timings"].retrieval_s = time.perf_counter() - t0
         threshold = self.abstention.threshold if self.abstention is not None else 0.0
-        if p is not None and p < threshold and not focus:
+        index = self.retriever.index
+        named = index.title_matches(question, self.settings.retrieval.title_max_df)
+        names_top = index.paper_chunks(hits[0].paper_id)[0].id in named
+        if p is not None and p < threshold and not focus and not names_top:  # a question naming the top paper is about it
             return _finish(Answer(**base, text=ABSTAIN_TEXT, retrieved=retrieved, abstained=True, abstain_reason="retrieval", status="abstained"), t0)
 
         if a.context == "evidence":

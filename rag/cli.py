@@ -322,8 +322,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retrieval-only", action="store_true", help="score retrieval only (no LLM)")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N questions")
     p.add_argument("--baselines", default="bm25,dense", metavar="LIST",
-                   help="baselines scored side by side (comma-separated: bm25, dense, hybrid, llamaindex = plain "
-                        "VectorStoreIndex + CitationQueryEngine with the same models; '' for none)")
+                   help="baselines scored side by side (comma-separated: bm25, dense, hybrid, rrf-fixed = the "
+                        "earlier fusion, no-title, no-adaptive, llamaindex = plain VectorStoreIndex + "
+                        "CitationQueryEngine with the same models; '' for none)")
     p.add_argument("--claims", metavar="FILE", default=None,
                    help="labelled claims to validate the support judge (accuracy and AUROC in the report); default: "
                         "eval/datasets/claims.jsonl in full runs, 'none' to skip")

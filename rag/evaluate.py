@@ -104,8 +104,19 @@ def load_dataset(path: Path, titles: dict[str, str]) -> list[Question]:
     return out
 
 
-def _with_mode(settings: Settings, mode: str) -> Settings:
-    return settings.model_copy(update={"retrieval": settings.retrieval.model_copy(update={"mode": mode})})
+RETRIEVAL_VARIANTS: dict[str, dict[str, Any]] = {
+    "bm25": {"mode": "bm25"},
+    "dense": {"mode": "dense"},
+    "hybrid": {"mode": "hybrid"},
+    # the fusion before the paraphrase work: fixed BM25 weight, no title-name ranking, Chroma's HNSW
+    "rrf-fixed": {"mode": "hybrid", "bm25_adaptive": False, "title_weight": 0.0, "dense_search": "chroma"},
+    "no-title": {"mode": "hybrid", "title_weight": 0.0},
+    "no-adaptive": {"mode": "hybrid", "bm25_adaptive": False},
+}
+
+
+def _variant(settings: Settings, name: str) -> Settings:
+    return settings.model_copy(update={"retrieval": settings.retrieval.model_copy(update=RETRIEVAL_VARIANTS[name])})
 
 
 def retrieval_scores(ranked: Sequence[str], gold: set[str]) -> dict[str, float]:
@@ -129,13 +140,14 @@ class Evaluator:
         self.retrieval_only = retrieval_only
         self.answerer = Answerer(settings)
         self.retriever = self.answerer.retriever
-        unknown = set(baselines) - {"bm25", "dense", "hybrid", "llamaindex"}
+        known = {*RETRIEVAL_VARIANTS, "llamaindex"}
+        unknown = set(baselines) - known
         if unknown:
-            raise RagError(f"unknown baseline(s) {', '.join(sorted(unknown))} (known: bm25, dense, hybrid, llamaindex)")
+            raise RagError(f"unknown baseline(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})")
         self.baselines = {
-            name: Retriever(_with_mode(settings, name), embedder=self.retriever.embedder, store=self.retriever.store)
+            name: Retriever(_variant(settings, name), embedder=self.retriever.embedder, store=self.retriever.store)
             for name in baselines
-            if name in ("bm25", "dense", "hybrid") and name != settings.retrieval.mode
+            if name in RETRIEVAL_VARIANTS and not (name == settings.retrieval.mode and name in ("bm25", "dense", "hybrid"))
         }
         self.llamaindex = None
         if "llamaindex" in baselines:

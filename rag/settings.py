@@ -186,7 +186,9 @@ class LLMSettings(Section):
         "is never a setting). Optional when base_url is set.",
     )
     temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature (0: greedy, reproducible).")
-    max_tokens: int = Field(256, ge=1, le=8192, description="Most tokens generated for one answer.")
+    max_tokens: int = Field(
+        160, ge=1, le=8192, description="Most tokens generated for one answer (a two-or-three-sentence answer is 40-120)."
+    )
     context_tokens: int = Field(4096, ge=512, description="llama-cpp context window (prompt + answer).")
     threads: int = Field(0, ge=0, description="llama-cpp CPU threads; 0 = all cores.")
     seed: int = Field(0, description="llama-cpp sampling seed.")

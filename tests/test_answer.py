@@ -53,8 +53,11 @@ def test_off_topic_question_abstains_without_the_llm(answerer):
     assert answer.tokens.completion == 0
 
 
-def test_verification_of_a_written_answer(answerer, retriever):
-    """Real judge, real sources; the answer text is written here instead of generated."""
+def test_verification_of_a_written_answer(full_index, retriever):
+    """Real judge, real sources; the answer text is written here instead of generated.
+    (Citation logic only: the relevance filter is off here and tested on its own below.)"""
+    settings, _ = full_index
+    answerer = Answerer(settings.model_copy(update={"answer": settings.answer.model_copy(update={"relevance_threshold": 0.0})}), retriever=retriever)
     hits = retriever.search(SOFT_TEACHER, k=4)
     sources = build_sources(hits, answerer.settings)
     teacher = next(s.n for s in sources if "Soft Teacher" in s.hit.title)
@@ -76,6 +79,18 @@ def test_verification_of_a_written_answer(answerer, retriever):
     assert len(answer.references) == 1 and "Soft Teacher" in answer.references[0].title
     assert f"potassium for marathon runners. {UNSUPPORTED_NOTE}" in answer.text
     check_references(answer, retriever)
+
+
+def test_off_topic_sentences_are_left_out(answerer, retriever):
+    """A supported sentence that says the question back, or only points at code, is not an answer."""
+    from rag.answer import Answer, RetrievedPaper
+
+    hits = retriever.search(SOFT_TEACHER, k=4)
+    sources = build_sources(hits, answerer.settings)
+    teacher = next(s for s in sources if "Soft Teacher" in s.hit.title)
+    raw = f"What is the soft teacher mechanism in semi-supervised object detection [{teacher.n}]. The code is available at https://github.com/x/y [{teacher.n}]."
+    answer = answerer.verify(raw, sources, [RetrievedPaper.from_hit(h) for h in hits], Answer(question=SOFT_TEACHER, text="", model="t", settings_hash="x"))
+    assert answer.abstained and [s.status for s in answer.draft] == ["off_topic", "off_topic"]
 
 
 def test_hostile_markers_in_sources_are_neutralized():
@@ -124,6 +139,49 @@ def test_short_question_naming_a_paper_is_not_refused(full_index, retriever):
     assert answer.retrieved[0].dense < 0.4
     assert answer.abstain_reason != "retrieval"
     assert answer.status == "answered" and "CSKV" in answer.references[0].title
+
+
+@pytest.mark.parametrize(
+    "question, title, content",
+    [
+        ("How can a text-to-image diffusion model be trained on a small budget?", "Stretching Each Dollar", r"mask"),
+        ("How does Monolith make real-time recommendation training possible?", "Monolith", r"collisionless"),
+        ("What is Monolith and what problem does it solve?", "Monolith", r"online training|real-time|collisionless"),
+    ],
+)
+def test_questions_users_asked_get_cited_answers(answerer, retriever, question, title, content):
+    """The questions a new user tried (issue 9), with the real model: cited, on the right paper, on point."""
+    import re
+
+    answer = answerer.ask(question)
+    assert answer.status == "answered", (answer.abstain_reason, answer.raw_text)
+    assert title in answer.references[0].title, answer.references
+    assert re.search(content, answer.text, re.I), answer.text
+    check_references(answer, retriever)
+
+
+def test_absent_topic_abstains_before_the_llm(answerer):
+    answer = answerer.ask("Which papers study EEG-based brain-computer interfaces?")
+    assert (answer.abstained, answer.abstain_reason) == (True, "retrieval")
+    assert answer.answerable is not None and answer.answerable < answerer.abstention.threshold
+
+
+def test_extractive_fallback_quotes_the_evidence(full_index, retriever):
+    """A draft that fails verification, with confident retrieval, becomes a cited quote of the best evidence."""
+    from rag.llm import Completion
+
+    class Unsupported:
+        name = "scripted"
+
+        def complete(self, messages, **kw):
+            return Completion("Bananas are rich in potassium [1].", self.name, 10, 5)
+
+    settings, _ = full_index
+    answer = Answerer(settings, retriever=retriever, llm=Unsupported()).ask("How does Monolith make real-time recommendation training possible?")
+    assert (answer.status, answer.mode) == ("answered", "extractive")
+    assert answer.draft and answer.draft[0].status == "unsupported"
+    assert "Monolith" in answer.references[0].title
+    check_references(answer, retriever)
 
 
 def test_concurrent_asks_share_one_model_safely(full_index, retriever):

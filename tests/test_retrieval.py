@@ -94,3 +94,39 @@ def test_focus_papers_come_first_even_when_not_retrieved(retriever):
     assert [h.rank for h in out] == list(range(1, len(out) + 1))
     assert out[0].chunks and out[0].title == retriever.paper(far).title
     assert retriever.search_with("sparse attention", []) == hits
+
+
+@pytest.mark.slow
+def test_rankings_are_the_same_in_every_process(full_index):
+    """Exact dense search: two fresh processes rank the same chunks the same way (Chroma's
+    HNSW made two dev questions change rank between runs)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from rag.settings import PROJECT_ROOT
+
+    settings, _ = full_index
+    queries = ["teach a small network from a teacher of another family", "phone and watch sensors teach each other"]
+    outs = []
+    for _ in range(2):
+        ranked = []
+        for q in queries:
+            proc = subprocess.run(
+                [sys.executable, "-m", "rag.cli", "search", q, "-k", "10", "--json", "--set", f"store.path={settings.store.path}"],
+                capture_output=True, text=True, cwd=PROJECT_ROOT, env=os.environ, timeout=300, check=True,
+            )
+            ranked.append([(h["paper_id"], round(h["score"], 9)) for h in json.loads(proc.stdout)["results"]])
+        outs.append(ranked)
+    assert outs[0] == outs[1]
+
+
+def test_name_words_and_title_ranking(retriever):
+    from rag.retrieve import name_words
+
+    assert name_words("What is Monolith and what problem does it solve?") == ["Monolith"]
+    assert name_words("Which paper uses GPT-4V and TidalDecode? Results on ImageNet.") == ["GPT-4V", "TidalDecode", "ImageNet"]
+    assert name_words("which paper learns to fly") == []
+    hits = retriever.search("What is Monolith and what problem does it solve?", k=3)
+    assert "Monolith" in hits[0].title
