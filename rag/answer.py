@@ -394,7 +394,7 @@ class Answerer:
         t1 = time.perf_counter()
         raw = strip_controls(completion.text)  # an endpoint's output must not drive the terminal
         answer = self.verify(raw, sources, retrieved, Answer(**base, text="", tokens=tokens, raw_text=raw))
-        confident = p is None or p >= max(threshold, a.extractive_above) or bool(focus)
+        confident = p is None or p >= max(threshold, a.extractive_above) or bool(focus) or names_top
         if answer.abstained and answer.abstain_reason in ("unsupported", "empty", "model") and confident:
             answer = self.extractive(sources, retrieved, answer)
         timings.verification_s = time.perf_counter() - t1

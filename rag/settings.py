@@ -246,7 +246,12 @@ class AnswerSettings(Section):
         "best answer the question (rag/evidence.py); chunks: the best retrieved chunks (the earlier prompt).",
     )
     evidence_sentences: int = Field(
-        2, ge=1, le=20, description="Evidence sentences picked per source (each with the sentence before it when it is not self-contained)."
+        1,
+        ge=1,
+        le=20,
+        description="Evidence sentences picked for each source after the first (each with the sentence before it when it "
+        "is not self-contained). One keeps the small model on the best paper: with 2, the README question was answered "
+        "from the second source.",
     )
     evidence_first: int = Field(
         5, ge=1, le=20, description="Evidence sentences picked for the first (best-ranked) source."

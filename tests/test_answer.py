@@ -26,7 +26,7 @@ def test_end_to_end_with_the_bundled_model(answerer, retriever):
     assert answer.references, answer
     check_references(answer, retriever)
     assert "Soft Teacher" in answer.references[0].title
-    assert all(s.status in ("cited", "attributed", "unsupported", "abstention") for s in answer.sentences)
+    assert all(s.status in ("cited", "attributed", "unsupported", "abstention", "off_topic") for s in answer.sentences)
     assert answer.timings.total_s >= answer.timings.generation_s > 0
     assert answer.timings.first_token_s is not None and answer.tokens.prompt > 100 and answer.tokens.completion > 0
     assert answer.settings_hash == answerer.settings.settings_hash()
@@ -90,7 +90,8 @@ def test_off_topic_sentences_are_left_out(answerer, retriever):
     teacher = next(s for s in sources if "Soft Teacher" in s.hit.title)
     raw = f"What is the soft teacher mechanism in semi-supervised object detection [{teacher.n}]. The code is available at https://github.com/x/y [{teacher.n}]."
     answer = answerer.verify(raw, sources, [RetrievedPaper.from_hit(h) for h in hits], Answer(question=SOFT_TEACHER, text="", model="t", settings_hash="x"))
-    assert answer.abstained and [s.status for s in answer.draft] == ["off_topic", "off_topic"]
+    assert answer.abstained and answer.draft[0].status == "off_topic"  # supported, but the question said back
+    assert answer.draft[1].status in ("off_topic", "unsupported")  # a link is never an answer
 
 
 def test_hostile_markers_in_sources_are_neutralized():
