@@ -201,9 +201,10 @@ class ChatApp:
 
     def _references(self, answer: Answer, *, detail: bool = False) -> None:
         for r in answer.references:
-            where = f"  (abstract characters {r.start}-{r.end}, support {r.support:.2f})" if detail else ""
             self.console.print(Text(f"[{r.n}] {r.title}", style="cyan"))
-            self.console.print(Text(f"    “{r.sentence}”{where}", style="dim"))
+            self.console.print(Text(f"    “{r.sentence}”", style="dim"))
+            if detail:  # a line of its own: a long sentence must not wrap the location apart
+                self.console.print(Text(f"    (abstract characters {r.start}-{r.end}, support {r.support:.2f})", style="dim"))
 
     def _papers(self, rows: list[tuple[int, str, str]]) -> None:
         for rank, title, sentence in rows:

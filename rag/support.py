@@ -86,6 +86,18 @@ def _lexical(claim_tokens: list[str], window_tokens: set[str], idf) -> float:
     return sum(w for t, w in weights.items() if t in window_tokens) / total if total else 0.0
 
 
+def window_credit(single: Sequence[float], pairs: Sequence[float], k: int) -> float:
+    """Semantic match of sentence ``k``: its own cosine, or that of a two-sentence window
+    holding it when ``k`` is the window's better-matching member. A claim that combines two
+    sentences is judged against both, and its reference is the sentence that says more of it,
+    never the background sentence before it. Pure."""
+    best = float(single[k])
+    for w in (k - 1, k):  # window w holds sentences w and w + 1
+        if 0 <= w < len(pairs) and max(single[w], single[w + 1]) == single[k]:
+            best = max(best, float(pairs[w]))
+    return best
+
+
 class SupportJudge:
     """Scores claims against evidence. ``idf`` maps a stemmed token to its weight."""
 
@@ -122,9 +134,7 @@ class SupportJudge:
                 number_ok = _number_ok(claim, ev.text)
                 for k in range(n):
                     window = set().union(*sent_tokens[offset + max(0, k - 1) : offset + min(n, k + 2)])
-                    c = float(cos[i, offset + k])
-                    if k + 1 < n:
-                        c = max(c, float(win_cos[i, woffset + k]))
+                    c = window_credit(cos[i, offset : offset + n], win_cos[i, woffset : woffset + max(0, n - 1)], k)
                     semantic = max(0.0, (c - COS_FLOOR) / (1 - COS_FLOOR))
                     s = SEMANTIC_WEIGHT * semantic + (1 - SEMANTIC_WEIGHT) * _lexical(claim_tokens, window, self.idf)
                     if claim_neg != bool(_NEGATION.search(ev.sentences[k][2])):

@@ -108,3 +108,13 @@ def test_risk_coverage_exact():
     from rag.metrics import risk_coverage
 
     assert risk_coverage([0.9, 0.1, 0.5], [True, False, False]) == [(1 / 3, 1.0), (2 / 3, 0.5), (1.0, 1 / 3)]
+
+
+def test_window_credit_goes_to_the_better_member():
+    from rag.support import window_credit
+
+    single, pairs = [0.2, 0.7, 0.3], [0.8, 0.6]
+    assert window_credit(single, pairs, 0) == 0.2  # window (0, 1) belongs to sentence 1
+    assert window_credit(single, pairs, 1) == 0.8
+    assert window_credit(single, pairs, 2) == 0.3
+    assert window_credit([0.5], [], 0) == 0.5
