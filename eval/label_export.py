@@ -41,6 +41,7 @@ def main() -> None:
             shown = r["sentences"] if r.get("mode") != "extractive" else []
             drafted = [(s, "shown") for s in shown] + [(s, "draft") for s in r.get("draft", [])]
             titles = {normalize_title(retriever.paper(pid).title) for pid in sources}
+            evidence = [Evidence.from_chunks([(0, len(a), a)]) for a in (retriever.paper(pid).abstract for pid in sources)]
             for k, (s, where) in enumerate(drafted):
                 if s["status"] == "abstention":
                     continue
@@ -48,7 +49,6 @@ def main() -> None:
                     cited = [ref_paper[n] for n in s["citations"] if n in ref_paper]
                 else:  # draft numbers are prompt source numbers
                     cited = [sources[n - 1] for n in s["citations"] if 1 <= n <= len(sources)]
-                evidence = [Evidence.from_chunks([(0, len(a), a)]) for a in (retriever.paper(pid).abstract for pid in sources)]
                 support = answerer.judge.score([s["text"]], evidence)[0]
                 best = max(range(len(sources)), key=lambda j: support[j].score)
                 pid = cited[0] if cited else sources[best]

@@ -20,8 +20,7 @@ import numpy as np
 
 from .errors import ConfigError
 from .evidence import PaperEvidence, term_coverage
-from .lexical import tokenize
-from .retrieve import name_words
+from .lexical import name_words, tokenize
 
 FEATURES = ("dense_best", "dense_gap", "evidence_best", "coverage_best", "names_title", "names_missing")
 

@@ -470,7 +470,7 @@ class Answerer:
             SentenceSupport(text=s.text, citations=d.sources, status=d.status, support=d.support, relevance=rels[i],
                             invalid_citations=d.invalid, dropped_citations=d.dropped)
             for i, (s, d) in enumerate(zip(sentences, decisions))
-        ]  # numbers as prompted (sources), kept only when the answer abstains
+        ]  # numbers as prompted (sources); renumbered below when the answer is shown
         if all(d.status == "abstention" for d in decisions):
             return _abstain(answer, "model", checked)
         if not any(d.status in ("cited", "attributed") for d in decisions):
@@ -481,12 +481,7 @@ class Answerer:
         best: dict[int, tuple[float, int, int]] = {}  # source n -> (support, sentence idx, evidence sentence idx)
         for i, (s, d) in enumerate(zip(sentences, decisions)):
             numbers = [mapping[n] for n in d.sources]
-            answer.sentences.append(
-                SentenceSupport(
-                    text=s.text, citations=numbers, status=d.status, support=d.support, relevance=rels[i],
-                    invalid_citations=d.invalid, dropped_citations=d.dropped,
-                )
-            )
+            answer.sentences.append(checked[i].model_copy(update={"citations": numbers}))
             if d.status == "off_topic":
                 continue
             if d.status == "unsupported":

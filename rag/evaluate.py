@@ -167,7 +167,7 @@ class Evaluator:
         parts = []
         for pid in paper_ids:
             if pid not in self._evidence:
-                chunks = [c for c in self.retriever.index.chunks if c.paper_id == pid]
+                chunks = self.retriever.index.paper_chunks(pid)
                 self._evidence[pid] = Evidence.from_chunks([(c.start, c.end, c.text) for c in chunks])
             parts.append(self._evidence[pid])
         return Evidence(" ".join(e.text for e in parts), tuple(s for e in parts for s in e.sentences))

@@ -130,3 +130,25 @@ def best_span(query: str, text: str, spans: Sequence[tuple[int, int]], idf) -> i
         if score > best_score + 1e-9:
             best, best_score = i, score
     return best
+
+
+_WORDS = re.compile(r"[A-Za-z][A-Za-z0-9'-]*[A-Za-z0-9]|[A-Za-z]")
+
+
+def name_words(text: str) -> list[str]:
+    """Words written like a name: capitalised mid-sentence ("Monolith"), or with inner
+    capitals or digits ("TidalDecode", "GPT4"). Pure."""
+    out = []
+    for m in _WORDS.finditer(text):
+        w = m.group(0)
+        before = text[: m.start()].rstrip()
+        sentence_start = not before or before[-1] in ".?!:\"'("
+        inner = any(c.isupper() for c in w[1:]) or any(c.isdigit() for c in w)
+        if inner or (w[0].isupper() and not sentence_start):
+            out.append(w)
+    return out
+
+
+def title_words(title: str) -> set[str]:
+    """A title's words, lower-cased and unstemmed ("Monolithic" is not "Monolith")."""
+    return {w.lower() for w in _WORDS.findall(title)}

@@ -53,6 +53,16 @@ def risk_coverage_of(rows: list[dict[str, Any]]) -> list[tuple[float, float]]:
     return risk_coverage([r["answerable_p"] for r in scored], [correct(r) for r in scored])
 
 
+def _save(fig, path: Path) -> str:
+    """Write one figure as a PNG and free it; returns the file name for the report."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path.name
+
+
 def _plots(out: Path, metrics: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
     import matplotlib
 
@@ -71,10 +81,7 @@ def _plots(out: Path, metrics: dict[str, Any], rows: list[dict[str, Any]]) -> li
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "recall_at_k.png", dpi=110)
-    plt.close(fig)
-    made.append("recall_at_k.png")
+    made.append(_save(fig, out / "recall_at_k.png"))
 
     types = [t for t in metrics["by_type"] if t != "unanswerable"]
     keys = [k for k in ("recall@5", "mrr", "key_fact_recall", "answered") if any(k in metrics["by_type"][t] for t in types)]
@@ -86,20 +93,14 @@ def _plots(out: Path, metrics: dict[str, Any], rows: list[dict[str, Any]]) -> li
     ax.set_ylim(0, 1.05)
     ax.legend(fontsize=8)
     ax.set_title("scores per question type")
-    fig.tight_layout()
-    fig.savefig(out / "by_type.png", dpi=110)
-    plt.close(fig)
-    made.append("by_type.png")
+    made.append(_save(fig, out / "by_type.png"))
 
     fig, ax = plt.subplots(figsize=(5, 3.2))
     ax.hist([r["latency_s"] for r in rows], bins=20)
     ax.set_xlabel("seconds per question")
     ax.set_ylabel("questions")
     ax.set_title("latency")
-    fig.tight_layout()
-    fig.savefig(out / "latency.png", dpi=110)
-    plt.close(fig)
-    made.append("latency.png")
+    made.append(_save(fig, out / "latency.png"))
 
     curve = risk_coverage_of(rows)
     if curve:
@@ -110,10 +111,7 @@ def _plots(out: Path, metrics: dict[str, Any], rows: list[dict[str, Any]]) -> li
         ax.set_ylim(0, 1.02)
         ax.grid(alpha=0.3)
         ax.set_title("risk-coverage (ordered by answerable probability)")
-        fig.tight_layout()
-        fig.savefig(out / "risk_coverage.png", dpi=110)
-        plt.close(fig)
-        made.append("risk_coverage.png")
+        made.append(_save(fig, out / "risk_coverage.png"))
     return made
 
 

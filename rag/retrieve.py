@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import shutil
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -25,15 +25,16 @@ from .chunking import embedding_text, rebuild_abstract, sentence_spans
 from .corpus import Paper
 from .embeddings import Embedder, make_embedder
 from .errors import IndexMissingError, RagError
+from .evidence import term_coverage
 from .fusion import group_by_parent, rrf, score_fusion
-from .lexical import TOKENIZER_VERSION, BM25Index, best_span
-from .settings import Settings
+from .lexical import TOKENIZER_VERSION, BM25Index, best_span, name_words, title_words, tokenize
+from .settings import ChunkingSettings, Settings
 from .store import PaperStore, StoredChunk, cache_dir
 
 log = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 4000
-CACHE_VERSION = 2  # bumped when the cache's contents change (2: chunk vectors for exact dense search)
+CACHE_VERSION = 3  # bumped when the cache's contents change (2: chunk vectors; 3: paper frequencies)
 
 
 @dataclass(frozen=True)
@@ -68,22 +69,13 @@ class PaperHit:
         return asdict(self)
 
 
-_WORDS = re.compile(r"[A-Za-z][A-Za-z0-9'-]*[A-Za-z0-9]|[A-Za-z]")
-_WORDS_LOWER = re.compile(r"[a-z][a-z0-9'-]*[a-z0-9]|[a-z]")
-
-
-def name_words(query: str) -> list[str]:
-    """Words of the query written like a name: capitalised mid-sentence ("Monolith"), or
-    with inner capitals or digits ("TidalDecode", "GPT4"). Pure."""
-    out = []
-    for m in _WORDS.finditer(query):
-        w = m.group(0)
-        before = query[: m.start()].rstrip()
-        sentence_start = not before or before[-1] in ".?!:\"'("
-        inner = any(c.isupper() for c in w[1:]) or any(c.isdigit() for c in w)
-        if inner or (w[0].isupper() and not sentence_start):
-            out.append(w)
-    return out
+def paper_frequencies(by_paper: dict[str, list[StoredChunk]]) -> dict[str, int]:
+    """Stemmed term -> number of papers (title and all chunks) that use it. Built with the
+    search cache, not at query time."""
+    df: Counter[str] = Counter()
+    for cs in by_paper.values():
+        df.update(set(tokenize(cs[0].title + " " + " ".join(c.text for c in cs))))
+    return dict(df)
 
 
 def _one_version_per_paper(chunks: list[StoredChunk]) -> list[StoredChunk]:
@@ -104,24 +96,34 @@ def _one_version_per_paper(chunks: list[StoredChunk]) -> list[StoredChunk]:
 class SearchIndex:
     """The in-memory view a search needs: every chunk (in a fixed order) and BM25 over them."""
 
-    def __init__(self, chunks: list[StoredChunk], bm25: BM25Index, generation: str, vectors: np.ndarray | None = None, chunking=None):
-        self.chunking = chunking  # ChunkingSettings: how chunk text was indexed (title prefix)
+    def __init__(
+        self,
+        chunks: list[StoredChunk],
+        bm25: BM25Index,
+        generation: str,
+        chunking: ChunkingSettings,
+        vectors: np.ndarray | None = None,
+        paper_df: dict[str, int] | None = None,
+    ):
         self.chunks = chunks
-        self.vectors = vectors  # the chunks' stored embeddings, same order (exact dense search)
         self.bm25 = bm25
         self.generation = generation
+        self.chunking = chunking  # how chunk text was indexed (title prefix)
+        self.vectors = vectors  # the chunks' stored embeddings, same order (exact dense search)
         self.pos = {c.id: i for i, c in enumerate(chunks)}
-        self._paper_df: dict[str, int] | None = None
-        self._by_paper: dict[str, list[StoredChunk]] | None = None
-        self._title_words: dict[str, set[str]] | None = None
+        self._by_paper: dict[str, list[StoredChunk]] = {}
+        for c in chunks:
+            self._by_paper.setdefault(c.paper_id, []).append(c)
+        self._paper_df = paper_df if paper_df is not None else paper_frequencies(self._by_paper)
+        # title word -> papers whose title holds it (paper order), for title_matches
+        self._by_title_word: dict[str, list[str]] = {}
+        for pid, cs in self._by_paper.items():
+            for w in title_words(cs[0].title):
+                self._by_title_word.setdefault(w, []).append(pid)
+        self._order = {pid: i for i, pid in enumerate(self._by_paper)}
 
     def paper_chunks(self, paper_id: str) -> list[StoredChunk]:
-        """The chunks of one paper (an index built once, not a scan per call)."""
-        if self._by_paper is None:
-            by: dict[str, list[StoredChunk]] = {}
-            for c in self.chunks:
-                by.setdefault(c.paper_id, []).append(c)
-            self._by_paper = by
+        """The chunks of one paper, in chunk order."""
         return self._by_paper.get(paper_id, [])
 
     def title_matches(self, query: str, max_df: int) -> list[str]:
@@ -129,48 +131,25 @@ class SearchIndex:
         ids of their first chunks, best first (idf sum of the shared names, then paper order).
         A name is a word written like one (:func:`name_words`) that at most ``max_df`` papers
         use; it must stand in the title as that exact word. Embeddings do not know such
-        names, and BM25 lets frequent question words outweigh them."""
-        from .lexical import tokenize
-
-        if self._title_words is None:
-            self._title_words = {
-                pid: set(_WORDS_LOWER.findall(cs[0].title.lower())) for pid in dict.fromkeys(c.paper_id for c in self.chunks) if (cs := self.paper_chunks(pid))
-            }
-        names = {}
+        names, and BM25 lets frequent question words outweigh them. Costs a dictionary
+        look-up per name, not a pass over the collection."""
+        score: dict[str, float] = {}
         for w in name_words(query):
             stems = tokenize(w)
             if stems and 0 < self.paper_df(stems[0]) <= max_df:
-                names[w.lower()] = self.bm25.idf(stems[0])
-        if not names:
-            return []
-        scored = []
-        for order, (pid, words) in enumerate(self._title_words.items()):
-            shared = names.keys() & words
-            if shared:
-                scored.append((-sum(names[w] for w in shared), order, self.paper_chunks(pid)[0].id))
-        return [cid for _, _, cid in sorted(scored)]
+                for pid in self._by_title_word.get(w.lower(), ()):
+                    score[pid] = score.get(pid, 0.0) + self.bm25.idf(stems[0])
+        ranked = sorted(score, key=lambda pid: (-score[pid], self._order[pid]))
+        return [self._by_paper[pid][0].id for pid in ranked]
 
     def lexical_confidence(self, query: str, chunk: int) -> float:
         """How much of the query (idf-weighted share of its terms) the best BM25 chunk
         contains: near 1 when the user used the paper's words, low for a paraphrase."""
-        from .evidence import term_coverage
-        from .lexical import tokenize
-
         c = self.chunks[chunk]
         return term_coverage(tokenize(query), set(tokenize(embedding_text(c.title, c.text, self.chunking))), self.bm25.idf)
 
     def paper_df(self, term: str) -> int:
         """In how many papers (not chunks) a stemmed term occurs, title included."""
-        if self._paper_df is None:
-            from collections import Counter
-
-            from .lexical import tokenize
-
-            df: Counter[str] = Counter()
-            for pid in dict.fromkeys(c.paper_id for c in self.chunks):
-                cs = self.paper_chunks(pid)
-                df.update(set(tokenize(cs[0].title + " " + " ".join(c.text for c in cs))))
-            self._paper_df = dict(df)
         return self._paper_df.get(term, 0)
 
     @classmethod
@@ -178,7 +157,7 @@ class SearchIndex:
         chunks = sorted(_one_version_per_paper(chunks), key=lambda c: (c.paper_id, c.index, c.id))
         bm25 = BM25Index.build([embedding_text(c.title, c.text, settings.chunking) for c in chunks])
         vectors = store.vectors([c.id for c in chunks]) if store is not None and chunks else None
-        return cls(chunks, bm25, generation, vectors, settings.chunking)
+        return cls(chunks, bm25, generation, settings.chunking, vectors)
 
     def dense_top(self, query_vector: np.ndarray, k: int) -> list[tuple[str, float]]:
         """Exact cosine search over every chunk vector: (chunk id, cosine), best first; ties
@@ -199,6 +178,7 @@ class SearchIndex:
             self.bm25.save(tmp)
             rows = [[c.id, c.text, c.metadata()] for c in self.chunks]
             (tmp / "chunks.json").write_text(json.dumps({"generation": self.generation, "chunks": rows}))
+            (tmp / "paper_df.json").write_text(json.dumps(self._paper_df))
             if self.vectors is not None:
                 np.save(tmp / "vectors.npy", self.vectors)
             try:
@@ -209,13 +189,14 @@ class SearchIndex:
             shutil.rmtree(tmp, ignore_errors=True)
 
     @classmethod
-    def load(cls, folder: Path) -> SearchIndex:
+    def load(cls, folder: Path, chunking: ChunkingSettings) -> SearchIndex:
         data = json.loads((folder / "chunks.json").read_text())
         chunks = [StoredChunk.from_metadata(i, t, m) for i, t, m in data["chunks"]]
         vectors = np.load(folder / "vectors.npy") if (folder / "vectors.npy").exists() else None
         if vectors is not None and len(vectors) != len(chunks):
             raise ValueError("vectors.npy does not match chunks.json")
-        return cls(chunks, BM25Index.load(folder), data["generation"], vectors)
+        paper_df = json.loads((folder / "paper_df.json").read_text())
+        return cls(chunks, BM25Index.load(folder), data["generation"], chunking, vectors, paper_df)
 
     @classmethod
     def for_store(cls, store: PaperStore, settings: Settings) -> SearchIndex:
@@ -225,14 +206,11 @@ class SearchIndex:
         folder = root / f"{generation}-lex{TOKENIZER_VERSION}-v{CACHE_VERSION}"
         if (folder / "chunks.json").exists():
             try:
-                loaded = cls.load(folder)
-                loaded.chunking = settings.chunking
-                return loaded
+                return cls.load(folder, settings.chunking)
             except Exception as exc:  # a damaged cache is rebuilt, never trusted
                 log.warning("rebuilding damaged search cache %s (%s)", folder, exc)
                 shutil.rmtree(folder, ignore_errors=True)
         index = cls.build(store.chunks(), settings, generation, store)
-        index.chunking = settings.chunking
         if generation and not generation.startswith("writing"):
             root.mkdir(parents=True, exist_ok=True)
             index.save(folder)

@@ -123,7 +123,7 @@ def test_rankings_are_the_same_in_every_process(full_index):
 
 
 def test_name_words_and_title_ranking(retriever):
-    from rag.retrieve import name_words
+    from rag.lexical import name_words
 
     assert name_words("What is Monolith and what problem does it solve?") == ["Monolith"]
     assert name_words("Which paper uses GPT-4V and TidalDecode? Results on ImageNet.") == ["GPT-4V", "TidalDecode", "ImageNet"]
