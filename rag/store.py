@@ -185,14 +185,22 @@ class PaperStore:
                 return out
             offset += batch
 
-    def vectors(self, ids: Sequence[str], batch: int = 5000) -> np.ndarray:
-        """The stored embeddings of ``ids``, in that order (float32, one row per id)."""
+    def vectors(self, ids: Sequence[str], batch: int = 5000) -> np.ndarray | None:
+        """The stored embeddings of ``ids``, in that order (float32, one row per id); None
+        when some cannot be read (an ingest killed mid-write can leave ids whose vectors
+        Chroma has not flushed: search then uses Chroma's own index until the next ingest)."""
+        from chromadb.errors import ChromaError
+
         rows: list[np.ndarray] = []
-        for i in range(0, len(ids), batch):
-            part = list(ids[i : i + batch])
-            res = self.collection.get(ids=part, include=["embeddings"])
-            by_id = dict(zip(res["ids"], res["embeddings"]))
-            rows.extend(np.asarray(by_id[c], dtype=np.float32) for c in part)
+        try:
+            for i in range(0, len(ids), batch):
+                part = list(ids[i : i + batch])
+                res = self.collection.get(ids=part, include=["embeddings"])
+                by_id = dict(zip(res["ids"], res["embeddings"]))
+                rows.extend(np.asarray(by_id[c], dtype=np.float32) for c in part)
+        except (ChromaError, KeyError) as exc:
+            log.warning("chunk vectors unreadable (%s); dense search uses Chroma's index", exc)
+            return None
         return np.stack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
 
     def paper_chunks(self, paper_id: str) -> list[StoredChunk]:

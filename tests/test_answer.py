@@ -90,8 +90,21 @@ def test_off_topic_sentences_are_left_out(answerer, retriever):
     teacher = next(s for s in sources if "Soft Teacher" in s.hit.title)
     raw = f"What is the soft teacher mechanism in semi-supervised object detection [{teacher.n}]. The code is available at https://github.com/x/y [{teacher.n}]."
     answer = answerer.verify(raw, sources, [RetrievedPaper.from_hit(h) for h in hits], Answer(question=SOFT_TEACHER, text="", model="t", settings_hash="x"))
-    assert answer.abstained and answer.draft[0].status == "off_topic"  # supported, but the question said back
-    assert answer.draft[1].status in ("off_topic", "unsupported")  # a link is never an answer
+    assert answer.abstained and answer.text == "The collection does not answer this question."
+    assert {s.status for s in answer.draft} <= {"off_topic", "unsupported"}  # neither is shown as an answer
+
+
+def test_restated_questions_and_links_are_not_relevant():
+    from rag.relevance import judged_relevance, sentence_relevance
+
+    def rel(sentence, question="What is the soft teacher mechanism in semi-supervised object detection?"):
+        return judged_relevance(sentence, question, cosine=0.9, coverage=1.0, source_relevance=1.0, titles=["Soft Teacher"], bare_title=False)
+
+    assert rel("The soft teacher mechanism in semi-supervised object detection.") == 0.0
+    assert rel("The code is available at https://github.com/x/y.") == 0.0
+    assert rel("Each unlabeled box's loss is weighed by the teacher's score.") == sentence_relevance(0.9, 1.0, 1.0, is_title=False, paper_question=False)
+    assert judged_relevance("Soft Teacher does it.", "Which paper weighs boxes by a teacher?", cosine=0, coverage=0, source_relevance=0,
+                            titles=["Soft Teacher"], bare_title=False) == 1.0
 
 
 def test_hostile_markers_in_sources_are_neutralized():
