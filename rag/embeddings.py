@@ -111,6 +111,10 @@ class SentenceTransformerEmbedder:
 
 @register("sentence-transformers")
 def _sentence_transformers(settings: EmbeddingSettings) -> Embedder:
+    if settings.model == BUNDLED_MINILM and settings.runtime == "onnx":
+        from .onnx_embedder import OnnxMiniLM
+
+        return OnnxMiniLM(batch_size=settings.batch_size)
     return SentenceTransformerEmbedder(settings)
 
 

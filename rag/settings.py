@@ -87,6 +87,14 @@ class EmbeddingSettings(Section):
         "bundled copy; any other value is a local model folder. For openai, e.g. "
         "'text-embedding-3-small'.",
     )
+    runtime: Literal["onnx", "torch"] = Field(
+        "onnx",
+        description="How the bundled all-MiniLM-L6-v2 runs. onnx: ONNX Runtime, no torch "
+        "import (under a second to load; the graph is exported once from the bundled weights "
+        "and cached in ~/.cache/rag-papers/onnx). torch: sentence-transformers. Both give the "
+        "same vectors (cosine >= 0.999), so the index does not change. Other local models "
+        "always use torch.",
+    )
     batch_size: int = Field(32, ge=1, description="Texts per embedding batch.")
     dimensions: int = Field(
         384,
@@ -322,7 +330,7 @@ class Settings(Section):
 
     def index_hash(self) -> str:
         """Hash of everything that changes the stored vectors and chunks."""
-        ignored = {"batch_size"} | ({"dimensions"} if self.embedding.provider == "sentence-transformers" else set())
+        ignored = {"batch_size", "runtime"} | ({"dimensions"} if self.embedding.provider == "sentence-transformers" else set())
         return _hash({"embedding": self.embedding.model_dump(mode="json", exclude=ignored), "chunking": self.chunking})
 
     def settings_hash(self) -> str:

@@ -102,12 +102,20 @@ class PaperStore:
     """One Chroma collection of chunks for one (embedding model, chunking) setting."""
 
     def __init__(self, settings: Settings, collection: Any, client: Any = None):
-        from llama_index.vector_stores.chroma import ChromaVectorStore
-
         self.settings = settings
         self.collection = collection
         self.client = client
-        self.vector_store = ChromaVectorStore(chroma_collection=collection)
+        self._vector_store: Any = None
+
+    @property
+    def vector_store(self) -> Any:
+        """llama-index's view of the collection, made on first write or approximate query
+        (importing llama-index costs a second; a search served from the cache never needs it)."""
+        if self._vector_store is None:
+            from llama_index.vector_stores.chroma import ChromaVectorStore
+
+            self._vector_store = ChromaVectorStore(chroma_collection=self.collection)
+        return self._vector_store
 
     # -- opening ------------------------------------------------------------------------
 

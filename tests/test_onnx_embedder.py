@@ -1,0 +1,67 @@
+"""The ONNX runtime of the bundled MiniLM: same vectors as sentence-transformers, and the
+query path that uses it does not import torch."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import make_settings
+
+from rag.embeddings import SentenceTransformerEmbedder, make_embedder
+from rag.onnx_embedder import OnnxMiniLM, onnx_path
+from rag.settings import PROJECT_ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def _texts() -> list[str]:
+    rows = [json.loads(x) for x in (PROJECT_ROOT / "eval" / "datasets" / "dev.jsonl").read_text().splitlines() if x.strip()]
+    texts = [r["question"] for r in rows[:60]] + [r["reference_answer"] for r in rows[:30]]
+    seed = sorted((PROJECT_ROOT / "data" / "seeds").glob("*.txt"))[0].read_text(encoding="utf-8")
+    return texts + [seed[:4000], "", "a", "ß ü 日本語 — emoji 🙂", "x " * 600] + [t.upper() for t in texts[:5]]
+
+
+def test_onnx_and_torch_vectors_agree_on_100_texts():
+    texts = _texts()
+    assert len(texts) == 100
+    settings = make_settings(Path("/nonexistent"))
+    onnx = make_embedder(settings.embedding)
+    assert isinstance(onnx, OnnxMiniLM)
+    torch_backend = make_embedder(settings.embedding.model_copy(update={"runtime": "torch"}))
+    assert isinstance(torch_backend, SentenceTransformerEmbedder)
+    assert onnx.name == torch_backend.name  # the same index serves both
+    a, b = onnx.embed(texts), torch_backend.embed(texts)
+    assert a.shape == b.shape == (100, 384) and a.dtype == np.float32
+    cos = (a * b).sum(1)
+    assert cos.min() >= 0.999, (cos.argmin(), cos.min())
+    np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-4)
+    # the order of the inputs does not change a text's vector (batches are length-sorted)
+    np.testing.assert_allclose(onnx.embed(texts[::-1])[::-1], a, atol=1e-5)
+
+
+def test_the_export_is_cached_by_model_version():
+    from rag.onnx_embedder import bundled_model_dir
+
+    path = onnx_path(bundled_model_dir())
+    assert path.exists() and path.stat().st_size > 50_000_000
+    assert "all-MiniLM-L6-v2-" in path.name
+
+
+def test_rag_search_does_not_import_torch(full_index):
+    settings, _ = full_index
+    code = (
+        "import sys\n"
+        "from rag.cli import main\n"
+        f"main(['--set', 'store.path={settings.store.path}', 'search', 'diffusion training on a small budget'])\n"
+        "heavy = sorted(m for m in ('torch', 'sentence_transformers', 'transformers', 'llama_index.core', 'llama_cpp') if m in sys.modules)\n"
+        "print('HEAVY', heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=PROJECT_ROOT)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "Stretching Each Dollar" in out.stdout
+    assert "HEAVY []" in out.stdout, out.stdout[-500:]
