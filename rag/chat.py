@@ -102,7 +102,7 @@ class ChatApp:
         index = self.answerer.retriever.index
         papers = len({c.paper_id for c in index.chunks})
         s = self.settings
-        model = f"{s.llm.backend}:{s.llm.model}" + (f" at {s.llm.base_url}" if s.llm.base_url else "")
+        model = s.llm_label()
         self.console.print(Text("rag chat", style="bold"), Text(f"· {papers} papers, {len(index.chunks)} chunks in {s.collection_name()}"))
         self.console.print(Text(f"model {model} · retrieval {s.retrieval.mode} · /help for commands, Ctrl-D to leave", style="dim"))
 
@@ -276,12 +276,12 @@ class ChatApp:
     def cmd_settings(self, arg: str) -> None:
         s = self.settings
         if arg == "all":
-            self.console.print(Text(json.dumps(s.model_dump(mode="json"), indent=2)))
+            self.console.print(Text(json.dumps(s.public_dump(), indent=2)))
             return
         rows = {
             "collection": s.collection_name(),
             "store": str(s.store_dir()) if s.store.mode == "embedded" else f"chroma server {s.store.host}:{s.store.port}",
-            "llm": f"{s.llm.backend}:{s.llm.model}" + (f" at {s.llm.base_url}" if s.llm.base_url else ""),
+            "llm": s.llm_label(),
             "retrieval": f"{s.retrieval.mode}, top_k {s.retrieval.top_k}",
             "sources per answer": str(s.answer.max_sources),
             "settings hash": s.settings_hash(),

@@ -212,6 +212,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         "collection": settings.collection_name(),
         "store": PaperStore.location(settings),
         "embedding_model": f"{settings.embedding.provider}:{settings.embedding.model}",
+        "llm": settings.llm_label(),
         "settings_hash": settings.settings_hash(),
         "index_hash": settings.index_hash(),
         "preset": args.preset,
@@ -230,7 +231,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     except IndexMissingError:
         info.update(papers=0, chunks=0, built=False)
     if args.settings:
-        info["settings"] = settings.model_dump(mode="json")
+        info["settings"] = settings.public_dump()
     if args.json:
         _emit_json(info)
         return 0

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Protocol
 
 from .errors import RagError
-from .settings import LLMSettings, Settings
+from .settings import LLMSettings, Settings, display_url
 
 log = logging.getLogger(__name__)
 
@@ -228,7 +228,7 @@ class OpenAILLM:
 
         self._key = key or ""
         self.client = OpenAI(api_key=key or "no-key", base_url=self.settings.base_url, timeout=self.settings.timeout_s, max_retries=0)
-        self.where = _display_url(self.settings.base_url) if self.settings.base_url else "api.openai.com"
+        self.where = display_url(self.settings.base_url) if self.settings.base_url else "api.openai.com"
         self.name = f"openai:{self.settings.model}@{self.where if self.settings.base_url else 'openai'}"
 
     def complete(self, messages, *, max_tokens=None, on_token=None, cancel=None) -> Completion:
@@ -371,22 +371,6 @@ class OpenAILLM:
         if isinstance(exc, openai.RateLimitError):
             return f"the LLM endpoint {self.where} is rate-limiting requests"
         return f"the LLM endpoint {self.where} failed: {_short(self._redact(str(exc)))}"
-
-
-def _display_url(url: str) -> str:
-    """The URL without credentials, query or fragment (they may hold a key)."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        if ":" in host:
-            host = f"[{host}]"
-        if parts.port:
-            host = f"{host}:{parts.port}"
-        return urlunsplit((parts.scheme, host, parts.path, "", ""))
-    except ValueError:
-        return "(invalid llm.base_url)"
 
 
 def _short(text: str, n: int = 160) -> str:

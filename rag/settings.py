@@ -36,7 +36,7 @@ def config_dir() -> Path:
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, strict=True)
 
 
 class CorpusSettings(Section):
@@ -278,6 +278,14 @@ class AnswerSettings(Section):
         "left out of the answer text (status off_topic). Tuned on half of the labelled answer sentences; a weak "
         "score (held-out AUROC 0.70), so it only removes clear cases.",
     )
+    detail_relevance_threshold: float = Field(
+        0.3,
+        ge=0,
+        le=1,
+        description="A supported sentence below relevance_threshold is still kept, as a supporting detail, when an "
+        "earlier sentence of the answer addresses the question from the same source(s) and its own relevance is at "
+        "least this (e.g. the budget and data size after the sentence that names the method). 1: no details.",
+    )
     abstention_model: str = Field(
         "config/abstention.json",
         description="The fitted abstention model (eval/fit_abstention.py): the question is declined before the LLM "
@@ -340,6 +348,19 @@ class Settings(Section):
     def collection_name(self) -> str:
         return f"{self.store.collection_prefix}-{self.index_hash()}"
 
+    def public_dump(self) -> dict[str, Any]:
+        """The settings as JSON data for display (``rag info``, the chat's /settings): the
+        LLM endpoint without the credentials, query or fragment a URL may carry."""
+        data = self.model_dump(mode="json")
+        if data["llm"].get("base_url"):
+            data["llm"]["base_url"] = display_url(data["llm"]["base_url"])
+        return data
+
+    def llm_label(self) -> str:
+        """backend:model, and the endpoint without credentials when one is set."""
+        s = self.llm
+        return f"{s.backend}:{s.model}" + (f" at {display_url(s.base_url)}" if s.base_url else "")
+
     def store_dir(self) -> Path:
         return resolve_path(self.store.path)
 
@@ -347,6 +368,22 @@ class Settings(Section):
         if not self.corpus.paths:
             return [PROJECT_ROOT / "data" / "seeds"]
         return [resolve_path(p) for p in self.corpus.paths]
+
+
+def display_url(url: str) -> str:
+    """The URL without credentials, query or fragment (they may hold a key)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        if parts.port:
+            host = f"{host}:{parts.port}"
+        return urlunsplit((parts.scheme, host, parts.path, "", ""))
+    except ValueError:
+        return "(invalid llm.base_url)"
 
 
 def resolve_path(p: str | Path) -> Path:

@@ -140,3 +140,30 @@ def test_chat_history_and_endpoint_down(full_index, tmp_path):
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+
+
+@pytest.mark.slow
+def test_endpoint_credentials_are_never_shown(full_index, tmp_path):
+    """A key in llm.base_url (user:password@, ?key=) is not printed by the chat's banner,
+    /settings, or `rag info` (text and JSON)."""
+    import subprocess
+
+    settings, _ = full_index
+    store = Path(settings.store.path)
+    url = f"http://alice:sk-SECRET1@127.0.0.1:{free_port()}/v1?api_key=sk-SECRET2#sk-SECRET3"
+    child = spawn(store, tmp_path, "--set", "llm.backend=openai", "--set", f"llm.base_url={url}")
+    child.expect_exact(PROMPT)
+    child.sendline("/settings")
+    child.expect_exact(PROMPT)
+    child.sendline("/quit")
+    child.expect(pexpect.EOF)
+    child.close()
+    screen = (tmp_path / "screen.log").read_text()
+    assert "127.0.0.1" in screen and "base_url" in screen  # the endpoint is shown, without its secrets
+    assert "SECRET" not in screen and "alice" not in screen
+
+    for extra in ([], ["--json"]):
+        out = subprocess.run([RAG, "--set", f"store.path={store}", "--set", "llm.backend=openai", "--set", f"llm.base_url={url}",
+                              "info", "--settings", *extra], capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        assert "127.0.0.1" in out.stdout and "SECRET" not in out.stdout + out.stderr and "alice" not in out.stdout

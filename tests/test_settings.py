@@ -31,6 +31,15 @@ def test_wrong_type_names_key():
         load_settings(overrides={"retrieval.top_k": "many"}, environ={})
 
 
+@pytest.mark.parametrize("value", [True, "8", 8.5, [8]])
+def test_values_are_not_coerced(value):
+    """A boolean is not a number and text is not an integer: strict types, one-line error."""
+    with pytest.raises(ConfigError, match=r"setting 'retrieval.top_k' \(from override\)"):
+        load_settings(overrides={"retrieval.top_k": value}, environ={})
+    with pytest.raises(ConfigError, match=r"setting 'answer.evidence_first' \(from override\)"):
+        load_settings(overrides={"answer.evidence_first": "yes"}, environ={})
+
+
 def test_unknown_preset():
     with pytest.raises(ConfigError, match="unknown preset 'nope'"):
         load_settings(preset="nope", environ={})
