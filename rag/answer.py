@@ -29,7 +29,7 @@ from pydantic import BaseModel, Field
 from .abstention import AbstentionModel
 from .abstention import features as abstention_features
 from .chunking import sentence_spans, token_counter
-from .citations import MARKER, Decision, decide, is_abstention, renumber, split_answer, with_markers
+from .citations import MARKER, Decision, decide, finished_sentences, is_abstention, renumber, split_answer, with_markers
 from .corpus import clean_text, instruction_like, instruction_sentences, normalize_title, strip_controls
 from .errors import RagError
 from .evidence import EvidenceSelector, PaperEvidence
@@ -83,6 +83,10 @@ class SentenceSupport(BaseModel):
     )
     support: float
     relevance: float = Field(0.0, description="How much the sentence addresses the question (0..1, rag/relevance.py).")
+    detail: bool = Field(
+        False, description="Kept as a supporting detail: below the relevance threshold, but it follows an answering "
+        "sentence from the same source(s) (answer.detail_relevance_threshold)."
+    )
     invalid_citations: list[int] = Field(default_factory=list, description="Numbers the model cited that were not sources.")
     dropped_citations: list[int] = Field(default_factory=list, description="Source numbers (as prompted) cited but not supporting.")
 
@@ -393,7 +397,9 @@ class Answerer:
 
         t1 = time.perf_counter()
         raw = strip_controls(completion.text)  # an endpoint's output must not drive the terminal
-        answer = self.verify(raw, sources, retrieved, Answer(**base, text="", tokens=tokens, raw_text=raw))
+        # cut at llm.max_tokens, the last sentence is unfinished: it is not verified or shown
+        complete = finished_sentences(raw) if completion.finish_reason == "length" else raw
+        answer = self.verify(complete, sources, retrieved, Answer(**base, text="", tokens=tokens, raw_text=raw))
         confident = p is None or p >= max(threshold, a.extractive_above) or bool(focus) or names_top
         if answer.abstained and answer.abstain_reason in ("unsupported", "empty", "model") and confident:
             answer = self.extractive(sources, retrieved, answer)
@@ -463,12 +469,20 @@ class Answerer:
             rels.append(
                 judged_relevance(s.text, answer.question, cosine=cos_q, coverage=cov, source_relevance=src_rel, titles=source_titles, bare_title=False)
             )
+        answering: set[int] = set()  # sources of the sentences so far that address the question
+        details: set[int] = set()
         for i, d in enumerate(decisions):
-            if d.status in ("cited", "attributed") and rels[i] < a.relevance_threshold:
+            if d.status not in ("cited", "attributed"):
+                continue
+            if rels[i] >= a.relevance_threshold:
+                answering.update(d.sources)
+            elif d.sources and set(d.sources) <= answering and rels[i] >= a.detail_relevance_threshold:
+                details.add(i)  # a supporting detail of an answer already given from these sources
+            else:
                 decisions[i] = Decision("off_topic", [], d.invalid, d.sources + d.dropped, d.support)
         checked = [
             SentenceSupport(text=s.text, citations=d.sources, status=d.status, support=d.support, relevance=rels[i],
-                            invalid_citations=d.invalid, dropped_citations=d.dropped)
+                            detail=i in details, invalid_citations=d.invalid, dropped_citations=d.dropped)
             for i, (s, d) in enumerate(zip(sentences, decisions))
         ]  # numbers as prompted (sources); renumbered below when the answer is shown
         if all(d.status == "abstention" for d in decisions):
@@ -478,7 +492,7 @@ class Answerer:
 
         mapping = renumber([d.sources for d in decisions])
         parts: list[str] = []
-        best: dict[int, tuple[float, int, int]] = {}  # source n -> (support, sentence idx, evidence sentence idx)
+        best: dict[int, tuple[tuple[bool, float], int, int]] = {}  # source n -> ((answering, support), sentence idx, evidence idx)
         for i, (s, d) in enumerate(zip(sentences, decisions)):
             numbers = [mapping[n] for n in d.sources]
             answer.sentences.append(checked[i].model_copy(update={"citations": numbers}))
@@ -489,14 +503,15 @@ class Answerer:
                     parts.append(f"{s.text} {UNSUPPORTED_NOTE}")
                 continue
             parts.append(with_markers(s.text, numbers))
-            for n in d.sources:
+            for n in d.sources:  # the reference quotes what backs its best answering (not detail) sentence
                 sup = scores[i][n - 1]
-                if n not in best or sup.score > best[n][0]:
-                    best[n] = (sup.score, i, sup.sentence)
+                rank = (i not in details, sup.score)
+                if n not in best or rank > best[n][0]:
+                    best[n] = (rank, i, sup.sentence)
         answer.text = " ".join(parts)
         for old, new in sorted(mapping.items(), key=lambda kv: kv[1]):
             src = sources[old - 1]
-            score, _, k = best[old]
+            (_, score), _, k = best[old]
             if k == TITLE_SENTENCE:  # cited for its title: show the sentence retrieval matched
                 start, end, sentence = src.hit.sentence_start, src.hit.sentence_end, src.hit.sentence
             else:

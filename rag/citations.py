@@ -83,6 +83,17 @@ def split_answer(text: str) -> list[AnswerSentence]:
     return out
 
 
+_FINISHED = re.compile(rf"[.!?][\"”’)]*(?:\s*{MARKER.pattern})*(?=\s|$)", re.I)
+
+
+def finished_sentences(text: str) -> str:
+    """``text`` up to the end of its last finished sentence (with its markers): what is
+    left when generation stopped at the token limit mid-sentence. Text with no finished
+    sentence is returned unchanged. Pure."""
+    ends = [m.end() for m in _FINISHED.finditer(text)]
+    return text[: ends[-1]].rstrip() if ends else text
+
+
 def is_abstention(sentence: str) -> bool:
     """Does the sentence say that the sources do not answer (rather than state a fact)?"""
     return bool(_ABSTAIN.search(sentence))

@@ -224,6 +224,9 @@ class Evaluator:
         )
         if q.answerable and q.key_facts:
             row["key_fact_recall"] = 0.0 if answer.abstained else key_fact_recall(answer.text, q.key_facts)
+            # the same answer without its supporting-detail sentences: what the details add
+            core = " ".join(s.text for s in answer.sentences if s.status in ("cited", "attributed") and not s.detail)
+            row["key_fact_recall_core"] = 0.0 if answer.abstained else key_fact_recall(core, q.key_facts)
         if answer.status == "answered":
             shown = [s for s in answer.sentences if s.status in ("cited", "attributed")]
             titles = {normalize_title(r.title) for r in answer.retrieved}
@@ -231,6 +234,7 @@ class Evaluator:
             row.update(
                 shown_sentences=len(shown),
                 relevant_share=mean([float(s.relevance >= self.settings.answer.relevance_threshold) for s in shown]) if shown else None,
+                detail_share=mean([float(s.detail) for s in shown]) if shown else None,
                 bare_title_share=mean([float(normalize_title(s.text) in titles) for s in shown]) if shown else None,
                 verbatim_share=mean([float(any(near_verbatim(s.text, ref_sentence[n]) for n in s.citations)) for s in shown]) if shown else None,
             )
@@ -334,8 +338,9 @@ def aggregate(rows: list[dict[str, Any]], retrieval_only: bool) -> dict[str, Any
         metrics["citation_precision"] = mean([r["citation_precision"] for r in answered if r.get("citation_precision") is not None])
         metrics["faithfulness"] = mean([r["faithfulness"] for r in answered if r.get("faithfulness") is not None])
         metrics["key_fact_recall"] = mean([r["key_fact_recall"] for r in answerable if "key_fact_recall" in r])
+        metrics["key_fact_recall_core"] = mean([r["key_fact_recall_core"] for r in answerable if "key_fact_recall_core" in r])
         metrics["key_fact_questions"] = sum("key_fact_recall" in r for r in answerable)
-        for key in ("relevant_share", "bare_title_share", "verbatim_share"):
+        for key in ("relevant_share", "detail_share", "bare_title_share", "verbatim_share"):
             metrics[key.replace("relevant_share", "answer_relevance")] = mean([r[key] for r in answered if r.get(key) is not None])
         metrics["extractive_rate"] = mean([float(r.get("mode") == "extractive") for r in answered])
         metrics["abstention_accuracy"] = mean([float(r["abstained"]) for r in unanswerable])

@@ -233,3 +233,48 @@ def test_widen_gives_a_short_source_the_sentences_before_it():
     assert widen(tail, abstract, 5, words) == [(15, len(abstract), "Four five six. Seven eight nine. Ten.")]
     assert widen(tail, abstract, 1, words) == tail  # long enough already
     assert widen(tail, abstract, 99, words) == [(0, len(abstract), abstract)]  # never past the start
+
+
+BUDGET = "How can a text-to-image diffusion model be trained on a small budget?"
+
+
+def _budget_answer(answerer, retriever, raw: str):
+    from rag.answer import Answer, RetrievedPaper, evidence_sources
+
+    hits = retriever.search(BUDGET, k=4)
+    evidence = answerer.evidence(BUDGET, hits)
+    sources = evidence_sources(hits, evidence, answerer.settings)
+    assert "Stretching Each Dollar" in sources[0].hit.title
+    return answerer.verify(raw, sources, [RetrievedPaper.from_hit(h) for h in hits], Answer(question=BUDGET, text="", model="t", settings_hash="x"))
+
+
+def test_supporting_details_follow_an_answer_from_the_same_source(answerer, retriever):
+    """The budget and data size are kept after the sentence that answers how, from the same
+    paper; on their own they do not answer the question and are left out."""
+    masking = "We propose to randomly mask up to 75% of the image patches during training [1]."
+    detail = "Using only 37M publicly available real and synthetic images, they train a 1.16 billion parameter sparse transformer [1]."
+    answer = _budget_answer(answerer, retriever, f"{masking} {detail}")
+    assert [s.status for s in answer.sentences] == ["cited", "cited"], answer.sentences
+    assert [s.detail for s in answer.sentences] == [False, True]
+    assert "37M" in answer.text and "75%" in answer.text
+    assert "75%" in answer.references[0].sentence  # the reference quotes what backs the answer, not the detail
+    check_references(answer, retriever)
+
+    alone = _budget_answer(answerer, retriever, detail)
+    assert alone.abstained and [s.status for s in alone.draft] == ["off_topic"]
+
+
+def test_an_answer_cut_at_the_token_limit_loses_its_unfinished_sentence(full_index, retriever):
+    from rag.llm import Completion
+
+    class Cut:
+        name = "scripted"
+
+        def complete(self, messages, **kw):
+            text = "We propose to randomly mask up to 75% of the image patches during training [1]. Notably, our model achieves 118"
+            return Completion(text, self.name, 10, 160, finish_reason="length")
+
+    settings, _ = full_index
+    answer = Answerer(settings, retriever=retriever, llm=Cut()).ask(BUDGET)
+    assert answer.text.endswith("during training [1].") and "118" not in answer.text
+    assert answer.raw_text.endswith("achieves 118")  # the model's text as it came

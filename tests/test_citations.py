@@ -105,3 +105,13 @@ def test_with_markers():
 )
 def test_is_abstention(sentence, expected):
     assert is_abstention(sentence) is expected
+
+
+def test_finished_sentences_cuts_an_unfinished_tail():
+    from rag.citations import finished_sentences
+
+    assert finished_sentences("A b [1]. C d [2]. Notably our model 14\\t [1]") == "A b [1]. C d [2]."
+    assert finished_sentences('A b. C "d." [1][2] and') == 'A b. C "d." [1][2]'
+    assert finished_sentences("It is 12.7 FID [1]. And then 3.5") == "It is 12.7 FID [1]."
+    assert finished_sentences("Accuracy is 12.7 FID on COCO") == "Accuracy is 12.7 FID on COCO"  # nothing finished: kept
+    assert finished_sentences("Done [1].") == "Done [1]."
