@@ -51,6 +51,8 @@ docs: setup
 bench: setup
 	$(BIN)/python bench/bench_ingest.py
 	$(BIN)/python bench/bench_search.py
+	$(BIN)/python bench/bench_answer.py
+	$(BIN)/python bench/bench_scale.py --sizes 1000,10000
 
 lock: setup
 	{ echo "# Exact versions the project is tested with; regenerate with make lock."; \

@@ -1,8 +1,9 @@
 """`rag search` latency: warm (in-process, 50 queries) and cold (one new process).
 
 Warm: one Retriever, loaded and warmed, answers 50 dev-set questions; p50/p95 of the
-search call. Cold: wall time of `rag search "..."` as a new process, 3 runs, plus the
-import cost of the heavy modules measured in a fresh interpreter.
+search call. Cold: wall time of `rag search "..."` as a new process (ONNX and torch
+embedding runtimes), 3 runs each, interleaved with the baseline `python -c "import chromadb,
+numpy"`, plus the import cost of the heavy modules measured in a fresh interpreter.
 """
 
 from __future__ import annotations
@@ -42,12 +43,26 @@ def main() -> None:
             print(f"warm search ({mode:6}, {len(times)} queries): {summary(times)}")
 
         env = {**os.environ, "RAG__STORE__PATH": tmp}
-        cold = []
+
+        def wall(cmd: list[str], extra: dict[str, str] | None = None, runs: int = 3) -> list[float]:
+            out = []
+            for _ in range(runs):
+                t = time.perf_counter()
+                subprocess.run(cmd, env={**env, **(extra or {})}, cwd=ROOT, check=True, capture_output=True)
+                out.append(time.perf_counter() - t)
+            return out
+
+        # interleaved, so a busy machine slows all three alike
+        base, onnx, torch_rt = [], [], []
         for _ in range(3):
-            t = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "rag.cli", "search", questions[0]], env=env, cwd=ROOT, check=True, capture_output=True)
-            cold.append(time.perf_counter() - t)
-        print(f"cold `rag search` process: median {statistics.median(cold):.2f} s, runs {[round(x, 2) for x in cold]}")
+            base += wall([sys.executable, "-c", "import chromadb, numpy"], runs=1)
+            onnx += wall([sys.executable, "-m", "rag.cli", "search", questions[0]], runs=1)
+            torch_rt += wall([sys.executable, "-m", "rag.cli", "search", questions[0]], {"RAG__EMBEDDING__RUNTIME": "torch"}, runs=1)
+        b = statistics.median(base)
+        print(f"cold baseline `python -c 'import chromadb, numpy'`: median {b:.2f} s")
+        for name, xs in (("onnx (default)", onnx), ("torch", torch_rt)):
+            m = statistics.median(xs)
+            print(f"cold `rag search` process, {name:<14}: median {m:.2f} s = {m / b:.2f} x baseline, runs {[round(x, 2) for x in xs]}")
         for mod in ("rag.cli", "chromadb", "llama_index.core", "torch", "sentence_transformers"):
             code = f"import time; t=time.perf_counter(); import {mod}; print(time.perf_counter()-t)"
             out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
