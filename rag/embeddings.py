@@ -71,7 +71,11 @@ class SentenceTransformerEmbedder:
         self.name = f"sentence-transformers:{settings.model}"
         self._model = None
         self._lock = threading.Lock()
-        self.dim = 384 if settings.model == BUNDLED_MINILM else self.model.get_sentence_embedding_dimension()
+        if settings.model == BUNDLED_MINILM:
+            self.dim = 384
+        else:  # sentence-transformers 6 renamed the method
+            get_dim = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+            self.dim = get_dim()
 
     @property
     def model(self):  # loaded on first use: importing torch costs seconds
