@@ -22,6 +22,7 @@ import logging
 import os
 import tempfile
 import threading
+import warnings
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
@@ -88,7 +89,8 @@ def export(model_dir: Path, out: Path) -> Path:
     fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".onnx.part")
     os.close(fd)
     try:
-        with torch.no_grad():
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tracer warnings about the model's Python control flow
             torch.onnx.export(
                 model, (ids, torch.ones_like(ids), torch.zeros_like(ids)), tmp,
                 input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["embedding"],

@@ -251,7 +251,7 @@ def _budget_answer(answerer, retriever, raw: str):
 def test_supporting_details_follow_an_answer_from_the_same_source(answerer, retriever):
     """The budget and data size are kept after the sentence that answers how, from the same
     paper; on their own they do not answer the question and are left out."""
-    masking = "We propose to randomly mask up to 75% of the image patches during training [1]."
+    masking = "To cut the training budget of a text-to-image diffusion model, randomly mask up to 75% of the image patches during training [1]."
     detail = "Using only 37M publicly available real and synthetic images, they train a 1.16 billion parameter sparse transformer [1]."
     answer = _budget_answer(answerer, retriever, f"{masking} {detail}")
     assert [s.status for s in answer.sentences] == ["cited", "cited"], answer.sentences
@@ -271,10 +271,10 @@ def test_an_answer_cut_at_the_token_limit_loses_its_unfinished_sentence(full_ind
         name = "scripted"
 
         def complete(self, messages, **kw):
-            text = "We propose to randomly mask up to 75% of the image patches during training [1]. Notably, our model achieves 118"
+            text = "To cut the training budget of a text-to-image diffusion model, randomly mask up to 75% of the image patches during training [1]. Notably, our model achieves 118"
             return Completion(text, self.name, 10, 160, finish_reason="length")
 
     settings, _ = full_index
     answer = Answerer(settings, retriever=retriever, llm=Cut()).ask(BUDGET)
-    assert answer.text.endswith("during training [1].") and "118" not in answer.text
+    assert answer.mode == "generated" and answer.text.endswith("during training [1].") and "118" not in answer.text
     assert answer.raw_text.endswith("achieves 118")  # the model's text as it came

@@ -19,7 +19,9 @@ SEARCH_RESULT = r" 1\. .+\r\n(?:\x1b\[[0-9;]*m)* +“"  # rank, title, then the 
 
 
 def spawn(store: Path, home: Path, *extra: str):
-    env = {**os.environ, "HOME": str(home), "XDG_STATE_HOME": str(home / "state"), "TERM": "xterm", "NO_COLOR": "1"}
+    # a fresh HOME for history files; the ONNX export cache stays the real one (no re-export per test)
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    env = {**os.environ, "HOME": str(home), "XDG_STATE_HOME": str(home / "state"), "XDG_CACHE_HOME": cache, "TERM": "xterm", "NO_COLOR": "1"}
     env.pop("OPENAI_API_KEY", None)
     child = pexpect.spawn(RAG, ["chat", "--set", f"store.path={store}", *extra], env=env, encoding="utf-8", timeout=180, dimensions=(50, 220))
     child.logfile_read = open(home / "screen.log", "a")  # noqa: SIM115 - closed with the child
@@ -154,6 +156,8 @@ def test_endpoint_credentials_are_never_shown(full_index, tmp_path):
     child = spawn(store, tmp_path, "--set", "llm.backend=openai", "--set", f"llm.base_url={url}")
     child.expect_exact(PROMPT)
     child.sendline("/settings")
+    child.expect_exact(PROMPT)
+    child.sendline("/settings all")
     child.expect_exact(PROMPT)
     child.sendline("/quit")
     child.expect(pexpect.EOF)
