@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from common import ROOT, percentile
+from common import ROOT, percentile, warm_search_times
 
 VOCAB = 30_000
 DIM = 384
@@ -121,14 +121,7 @@ def run_size(n: int, server_port: int | None) -> dict:
         )
         cold = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout.strip().splitlines()[-1])
 
-        r = Retriever(settings, embedder=emb)
-        for q in queries[:5]:
-            r.search(q)
-        times = []
-        for q in queries:
-            t = time.perf_counter()
-            r.search(q)
-            times.append(time.perf_counter() - t)
+        times = warm_search_times(Retriever(settings, embedder=emb), queries)
         peak_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         return {
             "papers": n,

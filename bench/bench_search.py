@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, dev_questions, summary
+from common import ROOT, dev_questions, summary, warm_search_times
 
 from rag.ingest import ingest
 from rag.retrieve import Retriever
@@ -33,13 +33,7 @@ def main() -> None:
             s = load_settings(overrides={**overrides, "retrieval.mode": mode})
             r = Retriever(s)
             r.warm()
-            for q in questions[:5]:
-                r.search(q)
-            times = []
-            for q in questions:
-                t = time.perf_counter()
-                r.search(q)
-                times.append(time.perf_counter() - t)
+            times = warm_search_times(r, questions)
             print(f"warm search ({mode:6}, {len(times)} queries): {summary(times)}")
 
         env = {**os.environ, "RAG__STORE__PATH": tmp}

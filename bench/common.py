@@ -23,3 +23,17 @@ def dev_questions(n: int) -> list[str]:
 
 def summary(values: list[float]) -> str:
     return f"p50 {percentile(values, 50) * 1000:.1f} ms, p95 {percentile(values, 95) * 1000:.1f} ms, mean {statistics.mean(values) * 1000:.1f} ms"
+
+
+def warm_search_times(retriever, queries: list[str], warmup: int = 5) -> list[float]:
+    """Seconds per ``retriever.search`` over ``queries``, after ``warmup`` untimed searches."""
+    import time
+
+    for q in queries[:warmup]:
+        retriever.search(q)
+    times = []
+    for q in queries:
+        t = time.perf_counter()
+        retriever.search(q)
+        times.append(time.perf_counter() - t)
+    return times

