@@ -29,13 +29,23 @@ from pydantic import BaseModel, Field
 from .abstention import AbstentionModel
 from .abstention import features as abstention_features
 from .chunking import sentence_spans, token_counter
-from .citations import MARKER, Decision, decide, finished_sentences, is_abstention, renumber, split_answer, with_markers
+from .citations import (
+    MARKER,
+    Decision,
+    decide,
+    finished_sentences,
+    is_abstention,
+    renumber,
+    split_answer,
+    strip_markers,
+    with_markers,
+)
 from .corpus import clean_text, instruction_like, instruction_sentences, normalize_title, strip_controls
 from .errors import RagError
-from .evidence import EvidenceSelector, PaperEvidence
+from .evidence import EvidenceSelector, PaperEvidence, leans_on_previous
 from .llm import LLM, GenerationCancelled, LLMUnavailable, Message, TokenCallback, make_llm
 from .prompts import load_prompt
-from .relevance import asks_for_paper, judged_relevance, sentence_relevance
+from .relevance import asks_for_paper, asks_for_several, judged_relevance, question_echo, sentence_relevance, titles_as_markers
 from .retrieve import PaperHit, Retriever
 from .settings import Settings, load_settings, resolve_path
 from .support import Evidence, Support, SupportJudge
@@ -407,21 +417,31 @@ class Answerer:
         return _finish(answer, t0)
 
     def extractive(self, sources: list[Source], retrieved: list[RetrievedPaper], answer: Answer) -> Answer:
-        """Answer from the evidence: the best evidence sentence of the best source (and of the
-        next one when it is nearly as relevant), each quoted and cited."""
+        """Answer from the evidence, each sentence quoted and cited. A question about several
+        papers ("Which papers ...", comparisons) gets the best evidence sentence of the best
+        source and of the next ones that are nearly as relevant; any other question is about
+        one paper, the one retrieval ranks first, and gets its best evidence sentences."""
         a = self.settings.answer
         ranked = [(s, s.evidence.best) for s in sources if s.evidence is not None and s.evidence.best is not None]
         if not ranked:
             return answer
-        top = max(ev.score for _, ev in ranked)
-        chosen = [(s, ev) for s, ev in ranked if ev.score >= top * a.extractive_margin][: a.extractive_sentences]
+        if asks_for_several(answer.question):
+            top = max(ev.score for _, ev in ranked)
+            chosen = [(s, ev) for s, ev in ranked if ev.score >= top * a.extractive_margin][: a.extractive_sentences]
+        else:
+            first = ranked[0][0]
+            best = sorted(first.evidence.sentences, key=lambda ev: -ev.score)[: a.extractive_sentences]
+            chosen = [(first, ev) for ev in sorted(best, key=lambda ev: ev.start)]  # in abstract order
         answer.abstained, answer.abstain_reason, answer.status, answer.mode = False, None, "answered", "extractive"
         answer.sentences, answer.references = [], []
         parts = []
-        for n, (src, ev) in enumerate(chosen, start=1):
+        numbers: dict[str, int] = {}
+        for src, ev in chosen:
+            n = numbers.setdefault(src.hit.paper_id, len(numbers) + 1)
             parts.append(with_markers(ev.text, [n]))
             answer.sentences.append(SentenceSupport(text=ev.text, citations=[n], status="cited", support=1.0, relevance=ev.score))
-            answer.references.append(Reference(n=n, paper_id=src.hit.paper_id, title=src.hit.title, sentence=ev.text, start=ev.start, end=ev.end, support=1.0))
+            if n > len(answer.references):
+                answer.references.append(Reference(n=n, paper_id=src.hit.paper_id, title=src.hit.title, sentence=ev.text, start=ev.start, end=ev.end, support=1.0))
         answer.text = " ".join(parts)
         cited = {r.paper_id: r.n for r in answer.references}
         for r in retrieved:
@@ -438,7 +458,13 @@ class Answerer:
         evidence = [without_instructions(_verification_evidence(s)) for s in sources]
         titles = {normalize_title(s.hit.title): s.n for s in sources}
         named_sources = {titles[k] for k in (normalize_title(s.text) for s in sentences) if k in titles}
-        claims = [s.text for s in sentences]
+        # what each sentence claims beyond saying the question back ("" = it only points at sources)
+        claims, pointed = [], []
+        for s in sentences:
+            marked, named_in = titles_as_markers(s.text, [(src.n, src.hit.title) for src in sources])
+            rest = question_echo(marked, answer.question)
+            claims.append(strip_markers(rest)[0] if rest else s.text)
+            pointed.append([] if rest else named_in)  # named in the text, not only cited after it
         question_row = len(claims)  # the question is scored last, in the same pass
         scored = self.judge.score(claims + [answer.question], evidence)
         scores = scored[:question_row]
@@ -447,7 +473,7 @@ class Answerer:
         relevant = {n for n in named_sources if scored[question_row][n - 1].score >= a.title_relevance_threshold}
         paper_question = asks_for_paper(answer.question)
         source_titles = [src.hit.title for src in sources]
-        rel_inputs = self.judge.relevance_inputs(claims, answer.question)
+        rel_inputs = self.judge.relevance_inputs([s.text for s in sentences], answer.question)
         decisions, rels = [], []
         for i, s in enumerate(sentences):
             named = titles.get(normalize_title(s.text))
@@ -455,6 +481,15 @@ class Answerer:
                 scores[i][named - 1] = Support(1.0, TITLE_SENTENCE)
                 decisions.append(Decision("cited", [named], [n for n in s.cited if not 1 <= n <= len(sources)], [], 1.0))
                 rels.append(sentence_relevance(0.0, 0.0, 0.0, is_title=True, paper_question=paper_question))
+                continue
+            # "The detector that ... is presented in <title>": the question, answered by naming
+            # a source; accepted like a title when that source supports the question itself
+            about = [n for n in pointed[i] if 1 <= n <= len(sources) and scored[question_row][n - 1].score >= a.title_relevance_threshold]
+            if about:
+                for n in about:
+                    scores[i][n - 1] = scored[question_row][n - 1]  # the reference quotes what matches the question
+                decisions.append(Decision("cited", about, [n for n in s.cited if not 1 <= n <= len(sources)], [], max(scores[i][n - 1].score for n in about)))
+                rels.append(1.0)
                 continue
             d = decide(
                 s.cited,
@@ -467,17 +502,30 @@ class Answerer:
             src_rel = max((_source_relevance(sources[n - 1], evidence[n - 1], scores[i][n - 1].sentence) for n in d.sources), default=0.0)
             cos_q, cov = rel_inputs[i]
             rels.append(
-                judged_relevance(s.text, answer.question, cosine=cos_q, coverage=cov, source_relevance=src_rel, titles=source_titles, bare_title=False)
+                judged_relevance(
+                    s.text, answer.question, cosine=cos_q, coverage=cov, source_relevance=src_rel, titles=source_titles, bare_title=False,
+                    restates=claims[i] != s.text,
+                )
             )
-        answering: set[int] = set()  # sources of the sentences so far that address the question
+        supported = [i for i, d in enumerate(decisions) if d.status in ("cited", "attributed")]
+        answering_rows = {i for i in supported if rels[i] >= a.relevance_threshold}
+        if not answering_rows and sources:
+            # nothing addresses the question outright: the most relevant supported sentence
+            # from the paper retrieval ranks first answers it, if it is relevant enough for a detail
+            top = [i for i in supported if decisions[i].sources == [1] and rels[i] >= a.detail_relevance_threshold]
+            answering_rows = {max(top, key=lambda i: rels[i])} if top else set()
+        answering = {n for i in answering_rows for n in decisions[i].sources}  # sources that address the question
         details: set[int] = set()
-        for i, d in enumerate(decisions):
-            if d.status not in ("cited", "attributed"):
+        kept: set[int] = set(answering_rows)
+        for i in supported:
+            d = decisions[i]
+            if i in answering_rows:
                 continue
-            if rels[i] >= a.relevance_threshold:
-                answering.update(d.sources)
-            elif d.sources and set(d.sources) <= answering and rels[i] >= a.detail_relevance_threshold:
-                details.add(i)  # a supporting detail of an answer already given from these sources
+            # "It uses ...", "This method ...": goes on about the source of the sentence kept before it
+            continues = i - 1 in kept and decisions[i - 1].sources == d.sources and leans_on_previous(sentences[i].text)
+            if d.sources and set(d.sources) <= answering and (rels[i] >= a.detail_relevance_threshold or continues):
+                details.add(i)  # a supporting detail of an answer given from these sources
+                kept.add(i)
             else:
                 decisions[i] = Decision("off_topic", [], d.invalid, d.sources + d.dropped, d.support)
         checked = [

@@ -239,7 +239,9 @@ class Evaluator:
                 verbatim_share=mean([float(any(near_verbatim(s.text, ref_sentence[n]) for n in s.citations)) for s in shown]) if shown else None,
             )
             ref_paper = {r.n: r.paper_id for r in answer.references}
-            claims = [s for s in answer.sentences if s.status != "abstention"]
+            # what the user reads: the kept sentences, and unsupported ones when they are shown marked
+            marked = self.settings.answer.unsupported == "mark"
+            claims = [s for s in answer.sentences if s.status in ("cited", "attributed") or (s.status == "unsupported" and marked)]
             cited = [[ref_paper[n] for n in s.citations] for s in claims]
             ids = sorted({p for c in cited for p in c})
             index = {p: i for i, p in enumerate(ids)}

@@ -97,6 +97,11 @@ class CachedEmbedder:
         return np.stack(out) if out else np.zeros((0, self.dim), dtype=np.float32)
 
 
+def leans_on_previous(sentence: str) -> bool:
+    """Does the sentence lean on the one before it ("This ...", "It ...", "However ...")?"""
+    return bool(_DEPENDENT.match(sentence.strip()))
+
+
 def term_coverage(query_terms: Sequence[str], text_terms: set[str], idf: Callable[[str], float]) -> float:
     """Idf-weighted share of the query's distinct terms found in the text (0..1)."""
     terms = set(query_terms)
@@ -189,6 +194,6 @@ class EvidenceSelector:
                 scored.append(EvidenceSentence(a, b, text, score))
             offset += len(ss)
             k_here = self.first_paper if n == 1 else self.per_paper
-            picked = choose([s.score for s in scored], [bool(_DEPENDENT.match(s.text)) for s in scored], k_here)
+            picked = choose([s.score for s in scored], [leans_on_previous(s.text) for s in scored], k_here)
             out.append(PaperEvidence(n, pid, title, abstract, tuple(scored[i] for i in picked), tuple(scored)))
         return out

@@ -250,7 +250,8 @@ def _budget_answer(answerer, retriever, raw: str):
 
 def test_supporting_details_follow_an_answer_from_the_same_source(answerer, retriever):
     """The budget and data size are kept after the sentence that answers how, from the same
-    paper; on their own they do not answer the question and are left out."""
+    paper. On their own they are the best the paper retrieval ranks first says about the
+    question, so they answer it rather than the answer being refused."""
     masking = "To cut the training budget of a text-to-image diffusion model, randomly mask up to 75% of the image patches during training [1]."
     detail = "Using only 37M publicly available real and synthetic images, they train a 1.16 billion parameter sparse transformer [1]."
     answer = _budget_answer(answerer, retriever, f"{masking} {detail}")
@@ -261,7 +262,8 @@ def test_supporting_details_follow_an_answer_from_the_same_source(answerer, retr
     check_references(answer, retriever)
 
     alone = _budget_answer(answerer, retriever, detail)
-    assert alone.abstained and [s.status for s in alone.draft] == ["off_topic"]
+    assert not alone.abstained and [(s.status, s.detail) for s in alone.sentences] == [("cited", False)], alone.sentences
+    assert "Stretching Each Dollar" in alone.references[0].title
 
 
 def test_an_answer_cut_at_the_token_limit_loses_its_unfinished_sentence(full_index, retriever):

@@ -10,7 +10,7 @@ from rag.errors import ConfigError
 from rag.evidence import choose, relevance, term_coverage
 from rag.fusion import score_fusion
 from rag.metrics import near_verbatim
-from rag.relevance import asks_for_paper, sentence_relevance
+from rag.relevance import asks_for_paper, asks_for_several, judged_relevance, question_echo, sentence_relevance, titles_as_markers
 
 
 def test_choose_adds_the_sentence_a_dependent_one_leans_on():
@@ -118,3 +118,40 @@ def test_window_credit_goes_to_the_better_member():
     assert window_credit(single, pairs, 1) == 0.8
     assert window_credit(single, pairs, 2) == 0.3
     assert window_credit([0.5], [], 0) == 0.5
+
+
+VIDEO_Q = "How can I score perceptual quality of 1080p videos with a deep model cheaply, without resizing or cropping?"
+DETECTOR_Q = "Detector trained on partly unlabeled images where each pseudo-box's loss is weighted by the teacher's confidence score?"
+
+
+def test_question_echo_keeps_what_the_sentence_adds():
+    said = "To score perceptual quality of 1080p videos with a deep model cheaply, without resizing or cropping, you can use Grid Mini-patch Sampling [1]."
+    assert question_echo(said, VIDEO_Q) == "you can use Grid Mini-patch Sampling [1]."
+    # nothing echoed: unchanged, even when it shares words with the question
+    own = "Monolith makes real-time recommendation training possible with a collisionless embedding table [1]."
+    assert question_echo(own, "How does Monolith make real-time recommendation training possible?") == own
+    # only the question and a pointer: nothing is claimed beyond it
+    assert question_echo("The detector trained on partly unlabeled images where each pseudo-box's loss is weighted by the teacher's confidence score is presented in [1].", DETECTOR_Q) == ""
+    assert question_echo("Monolith makes real-time recommendation training possible [1].", "How does Monolith make real-time recommendation training possible?") == ""
+
+
+def test_titles_as_markers():
+    titles = [(1, "Soft Teacher"), (2, "FAST-VQA: Efficient Video Quality Assessment")]
+    assert titles_as_markers("It is presented in soft teacher, not in FAST-VQA.", titles) == ("It is presented in [1], not in FAST-VQA.", [1])
+    assert titles_as_markers("No title here.", titles) == ("No title here.", [])
+
+
+def test_asks_for_several():
+    assert asks_for_several("Which papers train networks with intermediate exits?")
+    assert asks_for_several("How does the dense-residual transformer differ from the diffusion approach?")
+    assert asks_for_several("Data-free quantization vs. PTQ: how do data needs differ?")
+    assert not asks_for_several(VIDEO_Q)
+    assert not asks_for_several("What is Monolith and what problem does it solve?")
+
+
+def test_a_sentence_that_restates_the_question_and_answers_it_is_relevant():
+    said = "To score perceptual quality of 1080p videos cheaply without resizing, use Grid Mini-patch Sampling [1]."
+    args = dict(cosine=0.9, coverage=0.9, source_relevance=0.9, titles=[], bare_title=False)
+    q = "To score perceptual quality of 1080p videos cheaply without resizing?"
+    assert judged_relevance(said, q, **args) == 0.0  # says the question back
+    assert judged_relevance(said, q, restates=True, **args) > 0.5  # ... and then answers it
