@@ -178,20 +178,23 @@ def cmd_eval(args: argparse.Namespace) -> int:
     baselines = [b.strip() for b in args.baselines.split(",") if b.strip()] if args.baselines else []
     metrics = run_eval(
         settings,
-        Path(args.dataset),
+        Path(args.beir or args.dataset),
         Path(args.out),
         retrieval_only=args.retrieval_only,
         limit=args.limit,
         baselines=baselines,
         progress=False if args.no_progress else None,
         claims=_claims_file(args),
+        beir_split=args.split if args.beir else None,
     )
     keys = ["recall@1", "recall@5", "recall@10", "mrr", "ndcg@10"]
     if not args.retrieval_only:
         keys += ["citation_recall", "citation_precision", "faithfulness", "key_fact_recall", "abstention_accuracy", "false_abstention_rate"]
     keys += ["latency_p50_s", "latency_p95_s"]
+    covered = metrics.get("covered", {})
     for key in keys:
-        print(f"{key:<22} {metrics[key]:.3f}")
+        n = covered.get("retrieval" if key.startswith(("recall@", "mrr", "ndcg")) else key)
+        print(f"{key:<22} {metrics[key]:.3f}" + (f"  ({n} questions)" if n is not None else ""))
     for name, b in metrics["baselines"].items():
         print(f"baseline {name:<13} " + "  ".join(f"{k} {b[k]:.3f}" for k in ("recall@5", "mrr", "ndcg@10")))
     if "judge_validation" in metrics:
@@ -315,10 +318,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_chat)
 
     p = sub.add_parser("eval", help="score retrieval and answers on a question set", description=(
-        "Run every question of a JSONL dataset ({id, type, question, gold_titles, reference_answer, "
-        "key_facts, answerable}) through retrieval and answering; write DIR/metrics.json, "
-        "DIR/results.jsonl and DIR/report.md with plots. Gold papers are matched by title."))
-    p.add_argument("--dataset", required=True, metavar="FILE", help="questions, one JSON object per line")
+        "Run every question of a JSONL dataset ({id, question, gold_titles} and optionally type, "
+        "reference_answer, key_facts, answerable) or of a BEIR folder through retrieval and answering; "
+        "write DIR/metrics.json, DIR/results.jsonl and DIR/report.md with plots. Gold papers are matched "
+        "by title. Each metric uses the questions that have what it needs (key-fact recall: key_facts) "
+        "and says how many."))
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--dataset", metavar="FILE", help="questions, one JSON object per line")
+    source.add_argument("--beir", metavar="DIR", help="a BEIR folder (queries.jsonl, qrels/SPLIT.tsv, corpus.jsonl); "
+                        "ingest DIR/corpus.jsonl first")
+    p.add_argument("--split", default="test", metavar="NAME", help="BEIR qrels split (default: test)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for metrics.json, results.jsonl, report.md")
     p.add_argument("--retrieval-only", action="store_true", help="score retrieval only (no LLM)")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N questions")

@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 TYPES = ("lookup", "detail", "multi", "comparison", "unanswerable")
 KEYS = {"id", "type", "question", "gold_titles", "reference_answer", "key_facts", "answerable"}
+REQUIRED = {"id", "question", "gold_titles"}  # the others have defaults: a retrieval test set needs no more
 RETRIEVAL_KEYS = ("recall@1", "recall@5", "recall@10", "mrr", "ndcg@10")
 K_CURVE = tuple(range(1, 11))
 
@@ -75,9 +76,14 @@ def load_dataset(path: Path, titles: dict[str, str]) -> list[Question]:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
             raise RagError(f"{where}: bad JSON ({exc.msg})") from None
-        if not isinstance(row, dict) or set(row) != KEYS:
+        if not isinstance(row, dict) or not REQUIRED <= set(row) or not set(row) <= KEYS:
             got = sorted(row) if isinstance(row, dict) else type(row).__name__
-            raise RagError(f"{where}: expected exactly the fields {sorted(KEYS)}, got {got}")
+            raise RagError(f"{where}: expected the fields {sorted(REQUIRED)} and optionally {sorted(KEYS - REQUIRED)}, got {got}")
+        row = {"answerable": bool(row["gold_titles"]), "reference_answer": "", "key_facts": [], **row}
+        row.setdefault("type", ("lookup" if len(row["gold_titles"]) == 1 else "multi") if row["answerable"] else "unanswerable")
+        for key, kind in (("id", str), ("question", str), ("type", str), ("reference_answer", str), ("gold_titles", list), ("key_facts", list)):
+            if not isinstance(row[key], kind) or (kind is list and not all(isinstance(x, str) for x in row[key])):
+                raise RagError(f"{where}: field '{key}' must be {'text' if kind is str else 'a list of texts'}")
         if row["type"] not in TYPES:
             raise RagError(f"{where}: unknown type '{row['type']}' (one of {', '.join(TYPES)})")
         if row["id"] in seen:
@@ -342,6 +348,13 @@ def aggregate(rows: list[dict[str, Any]], retrieval_only: bool) -> dict[str, Any
         metrics["key_fact_recall"] = mean([r["key_fact_recall"] for r in answerable if "key_fact_recall" in r])
         metrics["key_fact_recall_core"] = mean([r["key_fact_recall_core"] for r in answerable if "key_fact_recall_core" in r])
         metrics["key_fact_questions"] = sum("key_fact_recall" in r for r in answerable)
+        metrics["covered"] = {  # how many questions each answer metric is computed over
+            "citation_recall": len(answered),
+            "faithfulness": sum(r.get("faithfulness") is not None for r in answered),
+            "key_fact_recall": metrics["key_fact_questions"],
+            "abstention_accuracy": len(unanswerable),
+            "false_abstention_rate": len(answerable),
+        }
         for key in ("relevant_share", "detail_share", "bare_title_share", "verbatim_share"):
             metrics[key.replace("relevant_share", "answer_relevance")] = mean([r[key] for r in answered if r.get(key) is not None])
         metrics["extractive_rate"] = mean([float(r.get("mode") == "extractive") for r in answered])
@@ -388,14 +401,22 @@ def run_eval(
     baselines: Sequence[str] = ("bm25", "dense"),
     progress: bool | None = None,
     claims: Path | None = None,
+    beir_split: str | None = None,
 ) -> dict[str, Any]:
+    """Score ``dataset``: a JSONL question file, or with ``beir_split`` a BEIR folder
+    (rag/beir.py) whose queries of that split become the questions."""
     from tqdm import tqdm
 
     from .report import write_report
 
     t0 = time.perf_counter()
     evaluator = Evaluator(settings, retrieval_only=retrieval_only, baselines=baselines)
-    questions = load_dataset(dataset, evaluator.titles())[: limit or None]
+    if beir_split is not None:
+        from .beir import load_beir
+
+        questions = load_beir(dataset, evaluator.titles(), beir_split)[: limit or None]
+    else:
+        questions = load_dataset(dataset, evaluator.titles())[: limit or None]
     out.mkdir(parents=True, exist_ok=True)
     rows = []
     with open(out / "results.jsonl", "w", encoding="utf-8") as f:
@@ -404,6 +425,7 @@ def run_eval(
             rows.append(row)
             f.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
     metrics = aggregate(rows, retrieval_only)
+    metrics["covered"] = {"retrieval": metrics["answerable"], **metrics.get("covered", {})}
     metrics.update(
         dataset=str(dataset),
         retrieval_only=retrieval_only,

@@ -117,6 +117,16 @@ def _plots(out: Path, metrics: dict[str, Any], rows: list[dict[str, Any]]) -> li
     return made
 
 
+def _covered(metrics: dict[str, Any], key: str) -> str:
+    """How many questions a metric was computed over ('' when the run does not say)."""
+    covered = metrics.get("covered", {})
+    base = {"key_fact_recall_core": "key_fact_recall", "answer_relevance": "citation_recall", "detail_share": "citation_recall",
+            "bare_title_share": "citation_recall", "verbatim_share": "citation_recall", "extractive_rate": "citation_recall",
+            "citation_precision": "citation_recall"}.get(key, key)
+    n = covered.get(base)
+    return "" if n is None else str(n)
+
+
 def write_report(out: Path, metrics: dict[str, Any], rows: list[dict[str, Any]], settings: Settings, judge: dict[str, Any] | None = None) -> None:
     metrics = {**metrics, "mode": settings.retrieval.mode}
     _plots(out, metrics, rows)
@@ -140,7 +150,7 @@ def write_report(out: Path, metrics: dict[str, Any], rows: list[dict[str, Any]],
     if not metrics["retrieval_only"]:
         parts += [
             "## Answers\n",
-            _table(["metric", "value"], [[k, metrics[k]] for k in ANSWER_COLUMNS]),
+            _table(["metric", "value", "questions"], [[k, metrics[k], _covered(metrics, k)] for k in ANSWER_COLUMNS]),
             "",
             *(
                 [

@@ -7,6 +7,7 @@ import sys
 import pytest
 from conftest import write
 
+from rag.beir import load_beir, read_qrels
 from rag.errors import RagError
 from rag.evaluate import load_dataset, run_eval
 from rag.settings import PROJECT_ROOT
@@ -34,7 +35,9 @@ def test_dev_set_passes_its_checker():
         ({"gold_titles": ["No Such Paper"]}, r"bad.jsonl:2: gold title not in the index: 'No Such Paper'"),
         ({"type": "trivia"}, r"bad.jsonl:2: unknown type 'trivia'"),
         ({"answerable": False}, r"bad.jsonl:2: 'answerable' must be true exactly when"),
-        ({"extra": 1}, r"bad.jsonl:2: expected exactly the fields"),
+        ({"extra": 1}, r"bad.jsonl:2: expected the fields \['gold_titles', 'id', 'question'\] and optionally"),
+        ({"key_facts": "37M"}, r"bad.jsonl:2: field 'key_facts' must be a list of texts"),
+        ({"question": 3}, r"bad.jsonl:2: field 'question' must be text"),
     ],
 )
 def test_dataset_errors_name_the_line(tmp_path, change, message):
@@ -42,6 +45,88 @@ def test_dataset_errors_name_the_line(tmp_path, change, message):
     bad = write(tmp_path / "bad.jsonl", json.dumps(ROW) + "\n" + json.dumps({**ROW, "id": "q2", **change}) + "\n")
     with pytest.raises(RagError, match=message):
         load_dataset(bad, titles)
+
+
+TITLES = {"stretching each dollar diffusion training from scratch on a micro budget": "p1", "monolith real time recommendation system with collisionless embedding table": "p2"}
+
+
+def test_a_retrieval_dataset_needs_no_key_facts(tmp_path):
+    rows = [
+        {"id": "a", "question": "cheap diffusion training?", "gold_titles": [ROW["gold_titles"][0]]},
+        {"id": "b", "question": "both?", "gold_titles": [ROW["gold_titles"][0], "Monolith: Real Time Recommendation System With Collisionless Embedding Table"]},
+        {"id": "c", "question": "EEG?", "gold_titles": []},
+    ]
+    data = write(tmp_path / "r.jsonl", "\n".join(json.dumps(r) for r in rows) + "\n")
+    qs = load_dataset(data, TITLES)
+    assert [(q.type, q.answerable, q.gold, q.key_facts) for q in qs] == [
+        ("lookup", True, ("p1",), ()), ("multi", True, ("p1", "p2"), ()), ("unanswerable", False, (), ())
+    ]
+
+
+def _beir(folder, qrels="query-id\tcorpus-id\tscore\nq1\td1\t1\nq1\td2\t0\nq2\td1\t2\nq2\td2\t1\n"):
+    write(folder / "corpus.jsonl", "\n".join(json.dumps(r) for r in [
+        {"_id": "d1", "title": "Stretching Each Dollar: Diffusion Training from Scratch on a Micro-Budget", "text": "x"},
+        {"_id": "d2", "title": "Monolith: Real Time Recommendation System With Collisionless Embedding Table", "text": "y"},
+    ]) + "\n")
+    write(folder / "queries.jsonl", json.dumps({"_id": "q1", "text": "train diffusion cheaply"}) + "\n"
+          + json.dumps({"_id": "q2", "text": "both"}) + "\n" + json.dumps({"_id": "q3", "text": "in another split"}) + "\n")
+    write(folder / "qrels" / "test.tsv", qrels)
+    return folder
+
+
+def test_beir_qrels_and_queries(tmp_path):
+    folder = _beir(tmp_path / "beir")
+    assert read_qrels(folder / "qrels" / "test.tsv") == {"q1": ["d1"], "q2": ["d1", "d2"]}  # score 0 is not relevant
+    qs = load_beir(folder, TITLES)
+    assert [(q.id, q.type, q.question, q.gold, q.key_facts, q.answerable) for q in qs] == [
+        ("q1", "lookup", "train diffusion cheaply", ("p1",), (), True),
+        ("q2", "multi", "both", ("p1", "p2"), (), True),
+    ]  # q3 has no judgement in this split
+
+
+@pytest.mark.parametrize(
+    "qrels, message",
+    [
+        ("q1\td1\n", r"qrels/test.tsv:1: expected 3 tab-separated fields"),
+        ("q1\td1\thigh\n", r"qrels/test.tsv:1: score 'high' is not a number"),
+        ("q9\td1\t1\n", r"query-id 'q9' is not in"),
+        ("q1\td9\t1\n", r"corpus-id 'd9' is not in"),
+    ],
+)
+def test_beir_errors_name_the_place(tmp_path, qrels, message):
+    folder = _beir(tmp_path / "beir", qrels)
+    with pytest.raises(RagError, match=message):
+        load_beir(folder, TITLES)
+    with pytest.raises(RagError, match=r"corpus.jsonl:2: document 'd2' .* is not in the index: run `rag ingest"):
+        load_beir(_beir(tmp_path / "b2"), {k: v for k, v in TITLES.items() if v == "p1"})
+    with pytest.raises(RagError, match=r"qrels/dev.tsv: no such file \(choose the split with --split\)"):
+        load_beir(folder, TITLES, "dev")
+
+
+@pytest.mark.slow
+def test_rag_eval_on_a_beir_folder(tmp_path):
+    """A user's path: ingest a BEIR corpus, score the retriever on its queries (real model, real store)."""
+    import os
+
+    from rag.corpus import load_collection
+
+    papers = [p for p in load_collection([PROJECT_ROOT / "data" / "seeds"]) if "Micro-Budget" in p.title or p.title.startswith("Monolith")]
+    assert len(papers) == 2
+    folder = tmp_path / "beir"
+    write(folder / "corpus.jsonl", "\n".join(json.dumps({"_id": f"d{i}", "title": p.title, "text": p.abstract}) for i, p in enumerate(papers)) + "\n")
+    write(folder / "queries.jsonl", "\n".join(json.dumps({"_id": f"q{i}", "text": q}) for i, q in enumerate(["diffusion training on a tiny budget", "online recommendation training"])) + "\n")
+    budget = next(i for i, p in enumerate(papers) if "Micro-Budget" in p.title)
+    write(folder / "qrels" / "test.tsv", f"query-id\tcorpus-id\tscore\nq0\td{budget}\t1\nq1\td{1 - budget}\t1\n")
+    store = ["--set", f"store.path={tmp_path / 'store'}"]
+    cli = [sys.executable, "-m", "rag.cli"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    subprocess.run([*cli, "ingest", str(folder / "corpus.jsonl"), "--no-progress", *store], check=True, capture_output=True, env=env, timeout=600)
+    proc = subprocess.run([*cli, "eval", "--beir", str(folder), "--out", str(tmp_path / "out"), "--retrieval-only", "--baselines", "", "--no-progress", *store],
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "recall@1               1.000  (2 questions)" in proc.stdout, proc.stdout
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert metrics["questions"] == 2 and metrics["covered"] == {"retrieval": 2}
 
 
 @pytest.mark.slow
