@@ -24,8 +24,9 @@ ROW = {
 }
 
 
-def test_dev_set_passes_its_checker():
-    proc = subprocess.run([sys.executable, str(DEV.parent / "check_dev.py")], capture_output=True, text=True)
+@pytest.mark.parametrize("name", ["dev.jsonl", "users.jsonl", "users2.jsonl"])
+def test_question_sets_pass_their_checker(name):
+    proc = subprocess.run([sys.executable, str(DEV.parent / "check_dev.py"), "--dev", str(DEV.parent / name)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
