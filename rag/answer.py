@@ -465,9 +465,16 @@ class Answerer:
             rest = question_echo(marked, answer.question)
             claims.append(strip_markers(rest)[0] if rest else s.text)
             pointed.append([] if rest else named_in)  # named in the text, not only cited after it
-        question_row = len(claims)  # the question is scored last, in the same pass
-        scored = self.judge.score(claims + [answer.question], evidence)
-        scores = scored[:question_row]
+        echoed = [i for i, s in enumerate(sentences) if claims[i] != s.text]
+        rows = claims + [sentences[i].text for i in echoed] + [answer.question]
+        question_row = len(rows) - 1  # the question is scored last, in the same pass
+        scored = self.judge.score(rows, evidence)
+        scores = scored[: len(claims)]
+        for k, i in enumerate(echoed):
+            # the echoed question is the sentence's premise only where the source is about the
+            # question; against any other source the whole sentence is judged, premise included
+            whole = scored[len(claims) + k]
+            scores[i] = [rest if scored[question_row][j].score >= a.title_relevance_threshold else whole[j] for j, rest in enumerate(scores[i])]
         # A sentence that only names a paper answers "which paper...?" questions, but only if
         # that paper is about what the question asks: the question must be supported by it.
         relevant = {n for n in named_sources if scored[question_row][n - 1].score >= a.title_relevance_threshold}
