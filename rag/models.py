@@ -19,8 +19,8 @@ import os
 import shutil
 import uuid
 import zipfile
-from importlib import metadata
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 from .errors import ConfigError, RagError
