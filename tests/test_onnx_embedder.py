@@ -4,6 +4,7 @@ query path that uses it does not import torch."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -39,6 +40,10 @@ def test_onnx_and_torch_vectors_agree_on_100_texts():
     assert a.shape == b.shape == (100, 384) and a.dtype == np.float32
     cos = (a * b).sum(1)
     assert cos.min() >= 0.999, (cos.argmin(), cos.min())
+    # one text at a time runs on the one-thread session: the same vectors
+    single = np.stack([onnx.embed([t])[0] for t in texts[:10]])
+    assert np.abs(single - a[:10]).max() < 1e-4
+    assert sorted(onnx._sessions) == sorted({1, onnx.threads or min(os.cpu_count() or 1, 4)})
     np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-4)
     # the order of the inputs does not change a text's vector (batches are length-sorted)
     np.testing.assert_allclose(onnx.embed(texts[::-1])[::-1], a, atol=1e-5)
