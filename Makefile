@@ -15,7 +15,7 @@ QUESTION ?= How can a text-to-image diffusion model be trained on a small budget
 export HF_HUB_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: setup setup-quality setup-mpnet run test lint lock docs bench clean
+.PHONY: setup setup-quality setup-mpnet run test lint lock docs samples bench clean
 
 $(STAMP): pyproject.toml constraints.txt scripts/install_llama_cpp.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,11 @@ test: setup setup-mpnet
 
 lint: setup
 	$(BIN)/ruff check .
+
+# the sample answers in README.md, from a real run of the default model
+samples: setup
+	$(BIN)/rag ingest
+	$(BIN)/python scripts/readme_samples.py
 
 docs: setup
 	$(BIN)/python scripts/gen_docs.py
