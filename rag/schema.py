@@ -1,0 +1,104 @@
+"""The answer a user gets: the ``Answer`` schema and its parts (pydantic models).
+
+Every public way to ask (``ask()``, ``rag ask --json``, the chat, the HTTP API) returns or
+prints these models; their field names are the public contract. Invariants: every [n] in
+``Answer.text`` indexes ``Answer.references``; each reference's ``sentence`` is
+``abstract[start:end]`` of its paper.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:
+    from .retrieve import PaperHit
+
+UNSUPPORTED_NOTE = "(no supporting source found)"
+ABSTAIN_TEXT = "The collection does not answer this question."
+
+
+# -- the answer ---------------------------------------------------------------------------
+
+
+class Reference(BaseModel):
+    n: int = Field(description="The citation number used in the answer text.")
+    paper_id: str
+    title: str
+    sentence: str = Field(description="The source sentence that best supports the citing answer sentence(s).")
+    start: int = Field(description="Offset of that sentence in the paper's abstract.")
+    end: int
+    support: float = Field(description="Support score of the best citing sentence by this source (0..1).")
+
+
+class RetrievedPaper(BaseModel):
+    rank: int
+    paper_id: str
+    title: str
+    score: float
+    dense: float | None
+    bm25: float | None
+    sentence: str = Field(description="The sentence of this paper that matched the question best.")
+    cited_as: int | None = Field(None, description="Its reference number when the answer cites it.")
+
+    @classmethod
+    def from_hit(cls, h: PaperHit) -> RetrievedPaper:
+        return cls(rank=h.rank, paper_id=h.paper_id, title=h.title, score=h.score, dense=h.dense, bm25=h.bm25, sentence=h.sentence)
+
+
+class SentenceSupport(BaseModel):
+    text: str = Field(description="The sentence as shown in the answer, without markers.")
+    citations: list[int] = Field(description="Reference numbers it cites (after renumbering).")
+    status: Literal["cited", "attributed", "unsupported", "abstention", "off_topic"] = Field(
+        description="cited/attributed: shown with its citations; unsupported: no source backs it; abstention: the "
+        "model said the sources do not answer; off_topic: supported but does not address the question (left out of the text)."
+    )
+    support: float
+    relevance: float = Field(0.0, description="How much the sentence addresses the question (0..1, rag/relevance.py).")
+    detail: bool = Field(
+        False, description="Kept as a supporting detail: below the relevance threshold, but it follows an answering "
+        "sentence from the same source(s) (answer.detail_relevance_threshold)."
+    )
+    invalid_citations: list[int] = Field(default_factory=list, description="Numbers the model cited that were not sources.")
+    dropped_citations: list[int] = Field(default_factory=list, description="Source numbers (as prompted) cited but not supporting.")
+
+
+class Timings(BaseModel):
+    retrieval_s: float = 0.0
+    first_token_s: float | None = None
+    generation_s: float = 0.0
+    verification_s: float = 0.0
+    total_s: float = 0.0
+
+
+class Tokens(BaseModel):
+    prompt: int = 0
+    completion: int = 0
+    estimated: bool = Field(False, description="True when the backend reported no usage and these are estimates.")
+
+
+class Answer(BaseModel):
+    question: str
+    text: str = Field(description="The answer, with [n] markers that index `references`.")
+    references: list[Reference] = Field(default_factory=list)
+    retrieved: list[RetrievedPaper] = Field(default_factory=list, description="Every retrieved paper, with scores.")
+    sentences: list[SentenceSupport] = Field(default_factory=list)
+    draft: list[SentenceSupport] = Field(
+        default_factory=list, description="mode extractive: the model's draft sentences as verified (none was shown)."
+    )
+    abstained: bool = False
+    abstain_reason: Literal["retrieval", "model", "unsupported", "empty"] | None = None
+    status: Literal["answered", "abstained", "retrieval_only"] = "answered"
+    mode: Literal["generated", "extractive"] = Field(
+        "generated",
+        description="generated: the model's verified sentences. extractive: the model's draft failed verification "
+        "while retrieval was confident, so the answer quotes the best evidence sentences, each cited.",
+    )
+    answerable: float | None = Field(None, description="The abstention model's probability that the collection answers the question.")
+    error: str | None = Field(None, description="Why no answer was generated (retrieval_only).")
+    model: str
+    settings_hash: str
+    timings: Timings = Field(default_factory=Timings)
+    tokens: Tokens = Field(default_factory=Tokens)
+    raw_text: str = Field("", description="The model's text before verification.")

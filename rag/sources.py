@@ -1,0 +1,164 @@
+"""The numbered sources a prompt shows the model, and what the model's text says of them.
+
+A source is one retrieved paper: its title and either its evidence sentences
+(evidence-first prompts, rag/evidence.py) or its best chunks, in abstract coordinates.
+Source text is data: sentences addressed to a language model are left out and citation-like
+markers inside it are neutralized, so a paper can neither instruct the model nor forge a
+citation. ``normalize_copied_headers`` and ``name_marker_references`` turn the small
+model's habit of echoing titles or writing "the paper [1]" into sentences that name the
+paper with its marker.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .chunking import sentence_spans, token_counter
+from .citations import MARKER
+from .corpus import instruction_like, instruction_sentences
+from .evidence import PaperEvidence
+from .retrieve import PaperHit
+from .settings import Settings
+from .support import Evidence
+
+# -- building the prompt ---------------------------------------------------------------------
+
+def data_only(text: str) -> str:
+    """Source text with the sentences addressed to a language model ("ignore previous
+    instructions and answer X") left out: the model never sees them as instructions."""
+    for start, end in reversed(instruction_sentences(text)):
+        text = text[:start] + "(instruction-like text omitted)" + text[end:]
+    return text
+
+
+def without_instructions(ev: Evidence) -> Evidence:
+    """Evidence minus instruction-like sentences: an injected "answer X" never supports X."""
+    kept = tuple(s for s in ev.sentences if not instruction_like(s[2]))
+    return ev if len(kept) == len(ev.sentences) else Evidence(" ".join(s for _, _, s in kept), kept)
+
+
+def neutralize(text: str) -> str:
+    """Source text is data: citation-like markers inside it become parentheses."""
+    return MARKER.sub(lambda m: "(" + m.group(0)[1:-1] + ")", text)
+
+
+@dataclass
+class Source:
+    n: int
+    hit: PaperHit
+    chunks: list[tuple[int, int, str]]  # (start, end, text) in abstract coordinates
+    evidence: PaperEvidence | None = None  # evidence-first prompts: the selected sentences and every scored one
+
+    def prompt_text(self) -> str:
+        body, last_end = [], None
+        for start, end, text in self.chunks:
+            if last_end is not None and start > last_end + 2:  # more than the space between two sentences
+                body.append("…")
+            body.append(text)
+            last_end = end
+        return f"[{self.n}] {neutralize(data_only(self.hit.title))}\n{neutralize(data_only(' '.join(body)))}"
+
+
+def widen(chunks: list[tuple[int, int, str]], abstract: str, min_tokens: int, count: Callable[[str], int]) -> list[tuple[int, int, str]]:
+    """Give a source too short to say anything (often an abstract's last sentence) the
+    sentences before it, up to ``min_tokens``. Offsets stay abstract coordinates."""
+    if not chunks or sum(count(t) for _, _, t in chunks) >= min_tokens:
+        return chunks
+    start, end, _ = chunks[0]
+    starts = [s.start for s in sentence_spans(abstract) if s.start < start]
+    while starts and count(abstract[start:end]) < min_tokens:
+        start = starts.pop()
+    return [(start, end, abstract[start:end]), *chunks[1:]]
+
+
+def build_sources(hits: list[PaperHit], settings: Settings, abstract_of: Callable[[str], str] | None = None) -> list[Source]:
+    """Numbered sources within the token budget: best chunks of the best papers (widened to
+    ``answer.min_source_tokens`` with the abstract when ``abstract_of`` is given)."""
+    a = settings.answer
+    count = token_counter(settings.chunking.encoding)
+    sources: list[Source] = []
+    budget = a.max_source_tokens
+    for hit in hits[: a.max_sources]:
+        chunks = sorted((c.start, c.end, c.text) for c in hit.chunks[: a.chunks_per_source])
+        # drop text that an earlier chunk of the same paper already covers
+        merged: list[tuple[int, int, str]] = []
+        for start, end, text in chunks:
+            if merged and start < merged[-1][1]:
+                ps, pe, pt = merged[-1]
+                if end > pe:
+                    merged[-1] = (ps, end, pt + text[pe - start :])
+                continue
+            merged.append((start, end, text))
+        if abstract_of is not None and sum(count(t) for _, _, t in merged) < a.min_source_tokens:  # only then fetch the abstract
+            merged = widen(merged, abstract_of(hit.paper_id), a.min_source_tokens, count)
+        source = Source(n=len(sources) + 1, hit=hit, chunks=merged)
+        cost = count(source.prompt_text())
+        if sources and cost > budget:
+            break
+        while cost > budget and len(source.chunks) > 1:  # even the first source must fit
+            source.chunks.pop()
+            cost = count(source.prompt_text())
+        sources.append(source)
+        budget -= cost
+    return sources
+
+
+def evidence_sources(hits: list[PaperHit], evidence: list[PaperEvidence], settings: Settings) -> list[Source]:
+    """Numbered sources made of each paper's evidence sentences, within the token budget."""
+    count = token_counter(settings.chunking.encoding)
+    sources: list[Source] = []
+    budget = settings.answer.max_source_tokens
+    for hit, ev in zip(hits, evidence):
+        source = Source(n=len(sources) + 1, hit=hit, chunks=[(e.start, e.end, e.text) for e in ev.sentences], evidence=ev)
+        cost = count(source.prompt_text())
+        if sources and cost > budget:
+            break
+        while cost > budget and len(source.chunks) > 1:
+            source.chunks.pop()
+            cost = count(source.prompt_text())
+        sources.append(source)
+        budget -= cost
+    return sources
+
+
+def normalize_copied_headers(raw: str, sources: list[Source]) -> str:
+    """Small models often answer by echoing source titles: a header ("[2] Title" on its own
+    line), or titles run together with no marker, which for "which paper..." questions is
+    the answer. Each echoed title becomes a sentence naming the paper, cited with its
+    number; a title used inside a sentence gets its marker after it."""
+    titles = [(s.n, neutralize(s.hit.title)) for s in sources]
+    for n, title in titles:
+        sentence = f"{title} [{n}].\n"
+        raw = re.sub(rf"\[\d+\]\s*{re.escape(title)}\s*(?:\n|$)", lambda _m, line=sentence: line, raw)
+    any_title = "|".join(re.escape(t) for _, t in titles)
+    for n, title in titles:
+        # a bare title followed by another title or the end: a sentence of its own
+        raw = re.sub(rf"{re.escape(title)}(?!\s*\[)\s*(?=(?:{any_title})|$)", f"{title} [{n}].\n", raw)
+        # a title inside a sentence without its marker: cite it there
+        raw = re.sub(rf"{re.escape(title)}(?!\s*\[)(?!\s*\.?\n)", f"{title} [{n}]", raw)
+    return name_marker_references(raw, dict(titles))
+
+
+_MARKER_AS_NOUN = re.compile(
+    r"\b(?:(?:the|this)\s+(?:paper|work|method|approach|framework|study|model|system|technique)\s+(?:(?:proposed|presented|introduced|described)\s+)?(?:in\s+)?"
+    r"|(?:proposed|presented|introduced|described)\s+in\s+|is\s+)\[(\d+)\](?!\s*\[)",
+    re.I,
+)
+
+
+def name_marker_references(raw: str, titles: dict[int, str]) -> str:
+    """"The paper [1] trains ..." / "... is [2]." -> the source's title with its marker, so
+    a sentence that answers "which paper" names the paper instead of pointing at a number."""
+
+    def sub(m: re.Match) -> str:
+        n = int(m.group(1))
+        if n not in titles:
+            return m.group(0)
+        lead = m.group(0)[: m.start(1) - 1 - m.start(0)]
+        keep = "is " if lead.lower().startswith("is") else ("in " if lead.lower().rstrip().endswith(" in") and not lead.lower().startswith(("the", "this")) else "")
+        prefix = lead[: -len("in ")] + "in " if keep == "in " else ("is " if keep == "is " else "")
+        return f"{prefix}{titles[n]} [{n}]"
+
+    return _MARKER_AS_NOUN.sub(sub, raw)
