@@ -208,12 +208,14 @@ def cmd_info(args: argparse.Namespace) -> int:
     from .embeddings import make_embedder
     from .errors import IndexMissingError
     from .retrieve import SearchIndex
+    from .settings import PROJECT_ROOT
     from .store import PaperStore
 
     settings = _settings(args)
     info: dict[str, Any] = {
         "collection": settings.collection_name(),
         "store": PaperStore.location(settings),
+        "bundled": str(PROJECT_ROOT),  # config, prompts and the bundled collection in use
         "embedding_model": f"{settings.embedding.provider}:{settings.embedding.model}",
         "llm": settings.llm_label(),
         "settings_hash": settings.settings_hash(),

@@ -8,7 +8,8 @@ Settings come from, in order (later wins):
 4. explicit overrides: ``--set section.field=value`` on the CLI, keyword arguments in Python
 
 Every field is described; unknown keys and wrong types are one-line errors naming the key
-and the place it came from. Relative paths are resolved against the project root.
+and the place it came from. Relative paths are resolved against :func:`home_dir` (the
+source checkout, or a per-user data directory for an installed package).
 Secrets are never settings: the OpenAI key is read from the environment variable whose
 *name* is a setting, so a dump of the settings cannot leak it.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -26,8 +28,32 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import ConfigError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SOURCE_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _bundled_root() -> Path:
+    """Where the bundled config/, prompts/ and data/seeds/ are: the source checkout (the
+    top-level folders are the source of truth), or, for an installed wheel, the copies it
+    ships under ``<prefix>/share/rag-papers``."""
+    if (SOURCE_ROOT / "config" / "default.toml").is_file():
+        return SOURCE_ROOT
+    return Path(sys.prefix) / "share" / "rag-papers"
+
+
+PROJECT_ROOT = _bundled_root()
+INSTALLED = PROJECT_ROOT != SOURCE_ROOT
 ENV_PREFIX = "RAG__"
+
+
+def home_dir() -> Path:
+    """Where relative paths in settings (the default store ``.rag``) resolve: the source
+    checkout; for an installed package, ``RAG_HOME``, else the per-user data directory
+    (``$XDG_DATA_HOME/rag-papers``, default ``~/.local/share/rag-papers``)."""
+    if os.environ.get("RAG_HOME"):
+        return Path(os.environ["RAG_HOME"]).expanduser()
+    if not INSTALLED:
+        return SOURCE_ROOT
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "rag-papers"
 
 
 def config_dir() -> Path:
@@ -388,8 +414,15 @@ def display_url(url: str) -> str:
 
 
 def resolve_path(p: str | Path) -> Path:
+    """An absolute path as given; a relative one under :func:`home_dir`, unless only a
+    bundled file of that name exists (``config/abstention.json`` in an installed package)."""
     path = Path(p).expanduser()
-    return path if path.is_absolute() else PROJECT_ROOT / path
+    if path.is_absolute():
+        return path
+    home = home_dir() / path
+    if not home.exists() and (PROJECT_ROOT / path).exists():
+        return PROJECT_ROOT / path
+    return home
 
 
 def _hash(obj: Any) -> str:
