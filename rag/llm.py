@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from .errors import RagError
+from .errors import ConfigError, RagError
 from .settings import LLMSettings, Settings, display_url
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,11 @@ def register(backend: str):
 
 
 def make_llm(settings: Settings) -> LLM:
-    return LLMS[settings.llm.backend](settings)
+    try:
+        factory = LLMS[settings.llm.backend]
+    except KeyError:  # same error as an unknown embedding.provider
+        raise ConfigError(f"unknown llm.backend '{settings.llm.backend}' (known: {', '.join(LLMS)})") from None
+    return factory(settings)
 
 
 class _Stream:

@@ -57,3 +57,17 @@ def test_missing_key_gives_retrieval_only(full_index, retriever, monkeypatch):
     assert answer.status == "retrieval_only"
     assert "RAG_TEST_NO_SUCH_KEY" in answer.error
     assert "sk-" not in answer.model_dump_json()
+
+
+def test_an_unknown_backend_is_a_config_error_for_both_registries():
+    from rag.embeddings import make_embedder
+    from rag.errors import ConfigError
+    from rag.llm import make_llm
+    from rag.settings import load_settings
+
+    s = load_settings()
+    llm = s.model_copy(update={"llm": s.llm.model_copy(update={"backend": "nope"})})  # past validation, as a plugin name would be
+    with pytest.raises(ConfigError, match=r"unknown llm.backend 'nope' \(known: llama-cpp, "):
+        make_llm(llm)
+    with pytest.raises(ConfigError, match=r"unknown embedding.provider 'nope' \(known: sentence-transformers, "):
+        make_embedder(s.embedding.model_copy(update={"provider": "nope"}))
