@@ -43,7 +43,13 @@ run: setup
 	$(BIN)/rag ingest
 	$(BIN)/rag ask "$(QUESTION)"
 
+# the browser test of `rag serve`'s page (tests/test_serve.py) drives Debian's chromium through
+# chromedriver; installed once, when /usr/bin/chromedriver is missing (as root, or with sudo)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
 test: setup setup-mpnet
+	test -x /usr/bin/chromedriver || { $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium chromium-driver; }
 	$(BIN)/python -m pytest -q
 
 lint: setup
@@ -53,6 +59,7 @@ lint: setup
 samples: setup
 	$(BIN)/rag ingest
 	$(BIN)/python scripts/readme_samples.py
+	RAG_UPDATE_DOCS=1 $(BIN)/python -m pytest -q tests/test_serve.py -k page_answers  # docs/serve.png
 
 docs: setup
 	$(BIN)/python scripts/gen_docs.py
@@ -61,6 +68,7 @@ bench: setup
 	$(BIN)/python bench/bench_ingest.py
 	$(BIN)/python bench/bench_search.py
 	$(BIN)/python bench/bench_answer.py
+	$(BIN)/python bench/bench_serve.py
 	$(BIN)/python bench/bench_scale.py --sizes 1000,10000
 
 lock: setup

@@ -156,6 +156,17 @@ def cmd_chat(args: argparse.Namespace) -> int:
     return ChatApp(_settings(args)).run()
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .serve import serve
+
+    extra: dict[str, Any] = {}
+    if args.host is not None:
+        extra["serve.host"] = args.host
+    if args.port is not None:
+        extra["serve.port"] = args.port
+    return serve(_settings(args, extra), announce=lambda line: print(line, flush=True), verbose=args.verbose)
+
+
 def _claims_file(args: argparse.Namespace) -> Path | None:
     """--claims FILE; by default the bundled labelled claims in full runs; 'none' skips."""
     from .settings import PROJECT_ROOT
@@ -318,6 +329,19 @@ def build_parser() -> argparse.ArgumentParser:
         "chat.history_file."))
     _common(p, suppress=True)
     p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("serve", help="answer over HTTP: a JSON API and a web page", description=(
+        "One warm process (index, embedder and LLM loaded once) serving a web page at / and a JSON API: "
+        "POST /ask (the Answer as `rag ask --json` prints it), POST /ask/stream (server-sent events: draft "
+        "tokens, then the verified Answer), GET /search?q=&k=, GET /papers/ID, GET /health; the OpenAPI page "
+        "is /docs. A request may set only top_k and a preset name. Generations run one at a time; up to "
+        "serve.queue_size more wait, and beyond that a request gets 503 with Retry-After. It binds to "
+        "127.0.0.1 unless told otherwise; any other address needs the environment variable RAG_SERVE_TOKEN, "
+        "and clients then send 'Authorization: Bearer <token>'."))
+    p.add_argument("--host", default=None, metavar="ADDR", help="address to listen on (default: serve.host, 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, metavar="N", help="port (default: serve.port, 8000)")
+    _common(p, suppress=True)
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("eval", help="score retrieval and answers on a question set", description=(
         "Run every question of a JSONL dataset ({id, question, gold_titles} and optionally type, "

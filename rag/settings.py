@@ -349,6 +349,27 @@ class ChatSettings(Section):
         return Path(state) / "rag-papers" / "chat_history"
 
 
+class ServeSettings(Section):
+    host: str = Field(
+        "127.0.0.1",
+        min_length=1,
+        description="Address `rag serve` binds to (--host overrides). Any address other than a loopback one needs "
+        "the environment variable RAG_SERVE_TOKEN (the token itself is never a setting).",
+    )
+    port: int = Field(8000, ge=1, le=65535, description="Port `rag serve` listens on (--port overrides).")
+    queue_size: int = Field(
+        4,
+        ge=0,
+        le=256,
+        description="Questions that may wait while the model answers another (generations run one at a time per "
+        "model). A question beyond that is refused at once with 503 and Retry-After. 0: no waiting.",
+    )
+    retry_after_s: int = Field(5, ge=1, le=3600, description="The Retry-After header (seconds) of a 503 for a full queue.")
+    max_body_bytes: int = Field(
+        65536, ge=1024, description="A request body larger than this is refused (413) before it is parsed."
+    )
+
+
 class Settings(Section):
     """The whole tree. Sections are described field by field."""
 
@@ -360,6 +381,7 @@ class Settings(Section):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     chat: ChatSettings = Field(default_factory=ChatSettings)
+    serve: ServeSettings = Field(default_factory=ServeSettings)
 
     # -- derived values -------------------------------------------------------------
 
@@ -369,8 +391,8 @@ class Settings(Section):
         return _hash({"embedding": self.embedding.model_dump(mode="json", exclude=ignored), "chunking": self.chunking})
 
     def settings_hash(self) -> str:
-        """Hash of everything that changes an answer (not where the store lives)."""
-        return _hash(self.model_dump(mode="json", exclude={"store", "corpus", "chat"}))
+        """Hash of everything that changes an answer (not where the store lives, nor how it is served)."""
+        return _hash(self.model_dump(mode="json", exclude={"store", "corpus", "chat", "serve"}))
 
     def collection_name(self) -> str:
         return f"{self.store.collection_prefix}-{self.index_hash()}"

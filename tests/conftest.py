@@ -105,9 +105,17 @@ def local_server(argv: list[str], port: int, log_path: Path, timeout: float = 12
                 time.sleep(0.3)
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
         log.close()
+
+
+def stop_process(proc) -> None:
+    """SIGTERM, then SIGKILL after 20 s; reaped either way."""
+    import subprocess
+
+    proc.terminate()
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
