@@ -8,7 +8,8 @@ modules: the ``Answer`` schema in :mod:`rag.schema`, the prompt's numbered sourc
 names are re-exported here, so ``from rag.answer import Answer`` keeps working.
 
 Invariants: an answer is either abstained (with a reason), retrieval-only (no LLM), or made
-of sentences that verification kept, each cited; one ``Answerer`` per settings is cached by
+of sentences that verification kept, each cited (a hedged answer starts with HEDGE_TEXT, the
+only uncited words); one ``Answerer`` per settings is cached by
 :func:`answerer_for` and is thread-safe.
 """
 
@@ -28,10 +29,21 @@ from .citations import finished_sentences
 from .corpus import clean_text, strip_controls
 from .errors import RagError
 from .evidence import EvidenceSelector, PaperEvidence
+from .figures import Figure, asked_figure, states_figure, with_figure
 from .llm import LLM, GenerationCancelled, LLMUnavailable, Message, TokenCallback, make_llm
 from .prompts import load_prompt
 from .retrieve import PaperHit, Retriever
-from .schema import ABSTAIN_TEXT, UNSUPPORTED_NOTE, Answer, Reference, RetrievedPaper, SentenceSupport, Timings, Tokens
+from .schema import (
+    ABSTAIN_TEXT,
+    HEDGE_TEXT,
+    UNSUPPORTED_NOTE,
+    Answer,
+    Reference,
+    RetrievedPaper,
+    SentenceSupport,
+    Timings,
+    Tokens,
+)
 from .settings import Settings, load_settings, resolve_path
 from .sources import Source, build_sources, evidence_sources, neutralize, widen
 from .support import SupportJudge
@@ -106,10 +118,12 @@ class Answerer:
         user = load_prompt("answer_user").render(sources="\n\n".join(s.prompt_text() for s in sources), question=question)
         return [Message("system", system), Message("user", user)]
 
-    def evidence(self, question: str, hits: list[PaperHit]) -> list[PaperEvidence]:
-        """Scored evidence sentences of the first ``answer.max_sources`` papers."""
+    def evidence(self, question: str, hits: list[PaperHit], figure: Figure | None = None) -> list[PaperEvidence]:
+        """Scored evidence sentences of the first ``answer.max_sources`` papers; when the
+        question asks for ``figure``, each paper's best sentence that states it is included."""
         papers = [(h.paper_id, h.title, self.retriever.paper(h.paper_id).abstract) for h in hits[: self.settings.answer.max_sources]]
-        return self.selector.select(question, papers)
+        selected = self.selector.select(question, papers)
+        return selected if figure is None else [with_figure(ev, figure) for ev in selected]
 
     def answerability(self, question: str, hits: list[PaperHit], evidence: list[PaperEvidence]) -> tuple[float | None, dict[str, float]]:
         """The abstention model's probability that the collection answers, and its features."""
@@ -136,7 +150,12 @@ class Answerer:
         retrieved = [RetrievedPaper.from_hit(h) for h in hits]
         if not hits:
             return _finish(Answer(**base, text=ABSTAIN_TEXT, retrieved=retrieved, abstained=True, abstain_reason="retrieval", status="abstained"), t0)
-        evidence = self.evidence(question, hits)
+        figure = asked_figure(question) if a.figure_papers else None
+        evidence = self.evidence(question, hits, figure)
+        if figure is not None and not any(states_figure(ev, figure) for ev in evidence[: a.figure_papers]):
+            base["timings"].retrieval_s = time.perf_counter() - t0
+            text = f'{ABSTAIN_TEXT} The abstract of the closest paper, "{hits[0].title}", does not state {figure.phrase}.'
+            return _finish(Answer(**base, text=text, retrieved=retrieved, abstained=True, abstain_reason="figure", status="abstained"), t0)
         p, _ = self.answerability(question, hits, evidence)
         base["answerable"] = None if p is None else round(p, 4)
         base["timings"].retrieval_s = time.perf_counter() - t0
@@ -171,6 +190,8 @@ class Answerer:
         confident = p is None or p >= max(threshold, a.extractive_above) or bool(focus) or names_top
         if answer.abstained and answer.abstain_reason in ("unsupported", "empty", "model") and confident:
             answer = self.extractive(sources, retrieved, answer)
+        if not answer.abstained and p is not None and p < a.hedge_below and not focus and not names_top:
+            answer.hedged, answer.text = True, f"{HEDGE_TEXT} {answer.text}"
         timings.verification_s = time.perf_counter() - t1
         return _finish(answer, t0)
 
@@ -294,6 +315,6 @@ def ask_stream(question: str, **overrides: Any) -> AnswerStream:
 
 
 __all__ = [
-    "ABSTAIN_TEXT", "UNSUPPORTED_NOTE", "Answer", "Answerer", "AnswerStream", "GenerationCancelled", "Reference", "RetrievedPaper",
+    "ABSTAIN_TEXT", "HEDGE_TEXT", "UNSUPPORTED_NOTE", "Answer", "Answerer", "AnswerStream", "GenerationCancelled", "Reference", "RetrievedPaper",
     "SentenceSupport", "Source", "Timings", "Tokens", "aask", "ask", "ask_stream", "build_sources", "evidence_sources", "neutralize", "widen",
 ]

@@ -221,6 +221,7 @@ class Evaluator:
             raw_text=answer.raw_text,
             abstained=answer.abstained,
             abstain_reason=answer.abstain_reason,
+            hedged=answer.hedged,
             references=[r.model_dump() for r in answer.references],
             sentences=[s.model_dump() for s in answer.sentences],
             draft=[s.model_dump() for s in answer.draft],
@@ -360,6 +361,9 @@ def aggregate(rows: list[dict[str, Any]], retrieval_only: bool) -> dict[str, Any
         metrics["extractive_rate"] = mean([float(r.get("mode") == "extractive") for r in answered])
         metrics["abstention_accuracy"] = mean([float(r["abstained"]) for r in unanswerable])
         metrics["false_abstention_rate"] = mean([float(r["abstained"]) for r in answerable])
+        # a hedged answer warns that the collection may not answer: counted apart, never as an abstention
+        metrics["hedged_unanswerable"] = mean([float(bool(r.get("hedged"))) for r in unanswerable])
+        metrics["hedged_answerable"] = mean([float(bool(r.get("hedged"))) for r in answerable])
         metrics["retrieval_only_rate"] = mean([float(r["status"] == "retrieval_only") for r in rows])
         li = [r["llamaindex"] for r in rows if "llamaindex" in r]
         if li:

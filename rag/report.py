@@ -18,6 +18,8 @@ ANSWER_COLUMNS = (
     "key_fact_recall_core",
     "abstention_accuracy",
     "false_abstention_rate",
+    "hedged_unanswerable",
+    "hedged_answerable",
     "answer_relevance",
     "detail_share",
     "bare_title_share",
@@ -150,7 +152,7 @@ def write_report(out: Path, metrics: dict[str, Any], rows: list[dict[str, Any]],
     if not metrics["retrieval_only"]:
         parts += [
             "## Answers\n",
-            _table(["metric", "value", "questions"], [[k, metrics[k], _covered(metrics, k)] for k in ANSWER_COLUMNS]),
+            _table(["metric", "value", "questions"], [[k, metrics.get(k, float("nan")), _covered(metrics, k)] for k in ANSWER_COLUMNS]),
             "",
             *(
                 [

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 UNSUPPORTED_NOTE = "(no supporting source found)"
 ABSTAIN_TEXT = "The collection does not answer this question."
+HEDGE_TEXT = "The collection may not answer this directly; the closest papers say:"
 
 
 # -- the answer ---------------------------------------------------------------------------
@@ -88,7 +89,12 @@ class Answer(BaseModel):
         default_factory=list, description="mode extractive: the model's draft sentences as verified (none was shown)."
     )
     abstained: bool = False
-    abstain_reason: Literal["retrieval", "model", "unsupported", "empty"] | None = None
+    abstain_reason: Literal["retrieval", "figure", "model", "unsupported", "empty"] | None = Field(
+        None,
+        description="retrieval: no paper matches well enough; figure: the question asks for a figure the best paper's "
+        "abstract does not state; model: the model said the sources do not answer; unsupported: no draft sentence was "
+        "supported; empty: the model wrote nothing.",
+    )
     status: Literal["answered", "abstained", "retrieval_only"] = "answered"
     mode: Literal["generated", "extractive"] = Field(
         "generated",
@@ -96,6 +102,11 @@ class Answer(BaseModel):
         "while retrieval was confident, so the answer quotes the best evidence sentences, each cited.",
     )
     answerable: float | None = Field(None, description="The abstention model's probability that the collection answers the question.")
+    hedged: bool = Field(
+        False,
+        description="The answer is given although `answerable` is below answer.hedge_below: the text starts with "
+        "HEDGE_TEXT ('The collection may not answer this directly; the closest papers say:').",
+    )
     error: str | None = Field(None, description="Why no answer was generated (retrieval_only).")
     model: str
     settings_hash: str

@@ -318,6 +318,24 @@ class AnswerSettings(Section):
         description="The fitted abstention model (eval/fit_abstention.py): the question is declined before the LLM "
         "runs when its probability of being answerable is below the model's threshold. Empty: never decline at retrieval.",
     )
+    figure_papers: int = Field(
+        1,
+        ge=0,
+        le=20,
+        description="A question that asks for a figure ('What perplexity ...?', 'How many ...?', 'How much faster ...?'; "
+        "rag/figures.py) is declined before the LLM runs (abstain_reason figure) when none of this many papers, best first, "
+        "states a number of that kind in its abstract; when one does, its sentence that states it is put in the evidence. "
+        "0: off.",
+    )
+    hedge_below: float = Field(
+        0.4,
+        ge=0,
+        le=1,
+        description="An answer to a question whose answerable probability is below this (but above the abstention "
+        "threshold) starts with 'The collection may not answer this directly; the closest papers say:' "
+        "(answer.hedged), unless the question names the paper. 0: never. Chosen on eval/datasets/users.jsonl: at 0.4, "
+        "5 of 20 unanswerable questions answered anyway are hedged, and 5 of 60 answerable ones (mean key-fact recall 0.4).",
+    )
     extractive_above: float = Field(
         0.0,
         ge=0,

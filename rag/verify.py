@@ -21,6 +21,7 @@ from __future__ import annotations
 from .citations import Decision, decide, is_abstention, renumber, split_answer, strip_markers, with_markers
 from .corpus import normalize_title
 from .evidence import leans_on_previous
+from .figures import asked_figure, gives_figure
 from .relevance import asks_for_paper, asks_for_several, judged_relevance, question_echo, sentence_relevance, titles_as_markers
 from .schema import ABSTAIN_TEXT, UNSUPPORTED_NOTE, Answer, Reference, RetrievedPaper, SentenceSupport
 from .settings import Settings
@@ -32,7 +33,8 @@ def extractive(sources: list[Source], retrieved: list[RetrievedPaper], answer: A
     """Answer from the evidence, each sentence quoted and cited. A question about several
     papers ("Which papers ...", comparisons) gets the best evidence sentence of the best
     source and of the next ones that are nearly as relevant; any other question is about
-    one paper, the one retrieval ranks first, and gets its best evidence sentences."""
+    one paper, the one retrieval ranks first, and gets its best evidence sentences (one of
+    them the sentence that states the figure the question asks for, when there is one)."""
     a = settings.answer
     ranked = [(s, s.evidence.best) for s in sources if s.evidence is not None and s.evidence.best is not None]
     if not ranked:
@@ -43,6 +45,12 @@ def extractive(sources: list[Source], retrieved: list[RetrievedPaper], answer: A
     else:
         first = ranked[0][0]
         best = sorted(first.evidence.sentences, key=lambda ev: -ev.score)[: a.extractive_sentences]
+        figure = asked_figure(answer.question) if a.figure_papers else None
+        if figure is not None and not any(gives_figure(ev.text, figure) for ev in best):
+            # the question asks for a number: quote the evidence sentence that states it
+            stating = [ev for ev in first.evidence.sentences if gives_figure(ev.text, figure)]
+            if stating:
+                best = [*best[: a.extractive_sentences - 1], max(stating, key=lambda ev: ev.score)]
         chosen = [(first, ev) for ev in sorted(best, key=lambda ev: ev.start)]  # in abstract order
     answer.abstained, answer.abstain_reason, answer.status, answer.mode = False, None, "answered", "extractive"
     answer.sentences, answer.references = [], []

@@ -10,6 +10,17 @@ from rag.errors import RagError
 
 pytestmark = pytest.mark.slow
 
+class UnsupportedLLM:
+    """A scripted model whose draft no source supports (verification rejects it)."""
+
+    name = "scripted"
+
+    def complete(self, messages, **kw):
+        from rag.llm import Completion
+
+        return Completion("Bananas are rich in potassium [1].", self.name, 10, 5)
+
+
 SOFT_TEACHER = "What is the soft teacher mechanism in semi-supervised object detection?"
 
 
@@ -187,16 +198,8 @@ def test_absent_topic_abstains_before_the_llm(answerer):
 
 def test_extractive_fallback_quotes_the_evidence(full_index, retriever):
     """A draft that fails verification, with confident retrieval, becomes a cited quote of the best evidence."""
-    from rag.llm import Completion
-
-    class Unsupported:
-        name = "scripted"
-
-        def complete(self, messages, **kw):
-            return Completion("Bananas are rich in potassium [1].", self.name, 10, 5)
-
     settings, _ = full_index
-    answer = Answerer(settings, retriever=retriever, llm=Unsupported()).ask("How does Monolith make real-time recommendation training possible?")
+    answer = Answerer(settings, retriever=retriever, llm=UnsupportedLLM()).ask("How does Monolith make real-time recommendation training possible?")
     assert (answer.status, answer.mode) == ("answered", "extractive")
     assert answer.draft and answer.draft[0].status == "unsupported"
     assert "Monolith" in answer.references[0].title
@@ -280,3 +283,38 @@ def test_an_answer_cut_at_the_token_limit_loses_its_unfinished_sentence(full_ind
     answer = Answerer(settings, retriever=retriever, llm=Cut()).ask(BUDGET)
     assert answer.mode == "generated" and answer.text.endswith("during training [1].") and "118" not in answer.text
     assert answer.raw_text.endswith("achieves 118")  # the model's text as it came
+
+
+def test_a_figure_the_abstract_does_not_state_is_declined_without_the_llm(answerer):
+    answer = answerer.ask("What perplexity does BitStack reach on WikiText-2 at 3 bits per weight?")
+    assert (answer.abstained, answer.abstain_reason, answer.status) == (True, "figure", "abstained")
+    assert "BitStack" in answer.retrieved[0].title and "BitStack" in answer.text and "perplexity" in answer.text
+    assert answer.tokens.completion == 0 and answer.references == []
+
+
+def test_an_extractive_answer_quotes_the_sentence_that_states_the_asked_figure(full_index, retriever):
+    from rag.figures import asked_figure, gives_figure
+
+    settings, _ = full_index
+    question = "How much faster are FFT convolutions using tensor-core matrix decomposition?"
+    figure = asked_figure(question)
+    answer = Answerer(settings, retriever=retriever, llm=UnsupportedLLM()).ask(question)
+    assert (answer.status, answer.mode) == ("answered", "extractive")
+    assert "FlashFFTConv" in answer.references[0].title
+    assert any(gives_figure(s.text, figure) for s in answer.sentences), answer.text
+    check_references(answer, retriever)
+    off = settings.model_copy(update={"answer": settings.answer.model_copy(update={"figure_papers": 0})})
+    before = Answerer(off, retriever=retriever, llm=UnsupportedLLM()).ask(question)
+    assert not any(gives_figure(s.text, figure) for s in before.sentences), before.text  # what the check adds
+
+
+def test_a_low_confidence_answer_is_hedged_and_a_question_naming_its_paper_is_not(full_index, retriever):
+    from rag.answer import HEDGE_TEXT
+    settings, _ = full_index
+    answerer = Answerer(settings, retriever=retriever, llm=UnsupportedLLM())
+    answer = answerer.ask("Which paper recognizes emotions from speech audio?")
+    assert answerer.abstention.threshold <= answer.answerable < settings.answer.hedge_below
+    assert answer.hedged and answer.status == "answered" and answer.text.startswith(HEDGE_TEXT + " ")
+    assert answer.references  # the quotes that follow are still cited
+    named = answerer.ask("How does Monolith make real-time recommendation training possible?")
+    assert not named.hedged and not named.text.startswith(HEDGE_TEXT)

@@ -6,6 +6,7 @@
   const UNSUPPORTED_NOTE = "(no supporting source found)";
   const ABSTAIN_REASONS = {
     retrieval: "no paper in the collection matches the question well enough",
+    figure: "the question asks for a figure that the abstract of the best-matching paper does not state",
     model: "the model found no answer in the retrieved papers",
     unsupported: "no sentence of the model's draft was supported by the papers it cited",
     empty: "the model wrote nothing",
