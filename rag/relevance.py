@@ -121,6 +121,6 @@ def titles_as_markers(sentence: str, titles: Iterable[tuple[int, str]]) -> tuple
     named = []
     for n, title in titles:
         if title and title.lower() in sentence.lower():
-            sentence = re.sub(re.escape(title), f"[{n}]", sentence, flags=re.I)
+            sentence = re.sub(re.escape(title), lambda _m, marker=f"[{n}]": marker, sentence, flags=re.I)
             named.append(n)
     return sentence, named

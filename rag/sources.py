@@ -135,9 +135,10 @@ def normalize_copied_headers(raw: str, sources: list[Source]) -> str:
     any_title = "|".join(re.escape(t) for _, t in titles)
     for n, title in titles:
         # a bare title followed by another title or the end: a sentence of its own
-        raw = re.sub(rf"{re.escape(title)}(?!\s*\[)\s*(?=(?:{any_title})|$)", f"{title} [{n}].\n", raw)
+        # (replacements are functions: a title may hold a backslash, "\\emph", read as an escape)
+        raw = re.sub(rf"{re.escape(title)}(?!\s*\[)\s*(?=(?:{any_title})|$)", lambda _m, t=f"{title} [{n}].\n": t, raw)
         # a title inside a sentence without its marker: cite it there
-        raw = re.sub(rf"{re.escape(title)}(?!\s*\[)(?!\s*\.?\n)", f"{title} [{n}]", raw)
+        raw = re.sub(rf"{re.escape(title)}(?!\s*\[)(?!\s*\.?\n)", lambda _m, t=f"{title} [{n}]": t, raw)
     return name_marker_references(raw, dict(titles))
 
 

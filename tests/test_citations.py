@@ -115,3 +115,17 @@ def test_finished_sentences_cuts_an_unfinished_tail():
     assert finished_sentences("It is 12.7 FID [1]. And then 3.5") == "It is 12.7 FID [1]."
     assert finished_sentences("Accuracy is 12.7 FID on COCO") == "Accuracy is 12.7 FID on COCO"  # nothing finished: kept
     assert finished_sentences("Done [1].") == "Done [1]."
+
+
+def test_echoed_titles_with_a_backslash_are_cited_not_read_as_regex_escapes():
+    """'$\\ell_\\infty$' in a title was read as the escape '\\e' in a replacement: every question
+    whose sources included that paper failed with 're.error: bad escape'."""
+    from rag.retrieve import PaperHit
+    from rag.sources import Source, normalize_copied_headers
+
+    titles = ["A Nearly-Optimal Bound for Fast Regression with $\\ell_\\infty$ Guarantee", "HyperZ$\\cdot$Z$\\cdot$W Operator"]
+    sources = [Source(n, PaperHit(n, f"p{n}", t, 1.0, None, None, "", 0, 0, (), ()), []) for n, t in enumerate(titles, start=1)]
+    raw = f"{titles[0]}\n{titles[1]}"
+    assert normalize_copied_headers(raw, sources) == f"{titles[0]} [1].\n{titles[1]} [2].\n"
+    inside = normalize_copied_headers(f"The bound in {titles[0]} is tight.", sources)
+    assert inside == f"The bound in {titles[0]} [1] is tight."
