@@ -115,8 +115,10 @@ def _how(kind: str, after: str) -> frozenset[str]:
     head = phrase[-1]
     if head in _GENERIC_HEADS:
         return frozenset(phrase[:-1]) or frozenset()
-    if head in ("hour", "day", "minute", "second"):
-        return _TIME
+    if head in ("hour", "day", "week", "month", "year", "gpu-hour", "gpu-day"):  # long spans: not seconds of output
+        return frozenset({"hour", "day", "week", "month", "year", "gpu-hour", "gpu-day", "h"})
+    if head in ("minute", "second", "millisecond"):
+        return frozenset({"minute", "second", "millisecond", "min", "sec", "ms", "s"})
     return frozenset({head})
 
 

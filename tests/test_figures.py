@@ -16,6 +16,7 @@ from rag.figures import Figure, asked_figure, gives_figure, states_figure, with_
         ("What equal error rates on VoxCeleb does it reach?", "the equal error rate", {"eer", "error"}),
         ("How many protein sequences was the model trained on?", "how many protein sequences", {"sequence"}),
         ("How many hours of music was it trained on?", "how many hours", {"hour", "day"}),
+        ("How many seconds does one edit take?", "how many seconds", {"second", "ms"}),
         ("How many mAP points does it gain?", "how many mAP points", {"map"}),
         ("How much faster are FFT convolutions on tensor cores?", "how much faster", {"faster", "x", "speedup"}),
         ("How much less memory than CoTTA does it use?", "how much less memory", {"memory", "%"}),
@@ -78,6 +79,7 @@ TIME = asked_figure("How long does it take?")
         ("Editing takes 4 minutes per image.", TIME, True),
         ("Editing takes 4s per image.", TIME, True),
         ("It's a 7B model.", TIME, False),  # a lone "s" is not seconds
+        ("It makes songs of 4m45s in only ten seconds.", asked_figure("How many hours of music was it trained on?"), False),
         ("Anything with 3 numbers.", Figure("how much", frozenset()), True),
         ("No number here.", Figure("how much", frozenset()), False),
     ],
