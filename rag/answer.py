@@ -186,11 +186,13 @@ class Answerer:
         raw = strip_controls(completion.text)  # an endpoint's output must not drive the terminal
         # cut at llm.max_tokens, the last sentence is unfinished: it is not verified or shown
         complete = finished_sentences(raw) if completion.finish_reason == "length" else raw
-        answer = self.verify(complete, sources, retrieved, Answer(**base, text="", tokens=tokens, raw_text=raw))
+        hedge = p is not None and p < a.hedge_below and not focus and not names_top
+        # a hedged answer does not also show claims no source supports ("Yes, there is ...")
+        answer = self.verify(complete, sources, retrieved, Answer(**base, text="", tokens=tokens, raw_text=raw), drop_unsupported=hedge)
         confident = p is None or p >= max(threshold, a.extractive_above) or bool(focus) or names_top
         if answer.abstained and answer.abstain_reason in ("unsupported", "empty", "model") and confident:
             answer = self.extractive(sources, retrieved, answer)
-        if not answer.abstained and p is not None and p < a.hedge_below and not focus and not names_top:
+        if hedge and not answer.abstained:
             answer.hedged, answer.text = True, f"{HEDGE_TEXT} {answer.text}"
         timings.verification_s = time.perf_counter() - t1
         return _finish(answer, t0)
@@ -199,9 +201,14 @@ class Answerer:
         """See :func:`rag.verify.extractive`."""
         return extractive(sources, retrieved, answer, self.settings)
 
-    def verify(self, raw: str, sources: list[Source], retrieved: list[RetrievedPaper], answer: Answer) -> Answer:
-        """See :func:`rag.verify.verify`."""
-        return verify(raw, sources, retrieved, answer, judge=self.judge, settings=self.settings)
+    def verify(
+        self, raw: str, sources: list[Source], retrieved: list[RetrievedPaper], answer: Answer, *, drop_unsupported: bool = False
+    ) -> Answer:
+        """See :func:`rag.verify.verify`; ``drop_unsupported``: as with ``answer.unsupported = "drop"``."""
+        settings = self.settings
+        if drop_unsupported:
+            settings = settings.model_copy(update={"answer": settings.answer.model_copy(update={"unsupported": "drop"})})
+        return verify(raw, sources, retrieved, answer, judge=self.judge, settings=settings)
 
 
 def _finish(answer: Answer, t0: float) -> Answer:

@@ -333,7 +333,7 @@ class AnswerSettings(Section):
         le=1,
         description="An answer to a question whose answerable probability is below this (but above the abstention "
         "threshold) starts with 'The collection may not answer this directly; the closest papers say:' "
-        "(answer.hedged), unless the question names the paper. 0: never. Chosen on eval/datasets/users.jsonl: at 0.4, "
+        "(answer.hedged) and leaves out sentences no source supports, unless the question names the paper. 0: never. Chosen on eval/datasets/users.jsonl: at 0.4, "
         "5 of 20 unanswerable questions answered anyway are hedged, and 5 of 60 answerable ones (mean key-fact recall 0.4).",
     )
     extractive_above: float = Field(

@@ -90,6 +90,8 @@ def test_verification_of_a_written_answer(full_index, retriever):
     assert len(answer.references) == 1 and "Soft Teacher" in answer.references[0].title
     assert f"potassium for marathon runners. {UNSUPPORTED_NOTE}" in answer.text
     check_references(answer, retriever)
+    dropped = answerer.verify(raw, sources, retrieved, Answer(question=SOFT_TEACHER, text="", model="test", settings_hash="x"), drop_unsupported=True)
+    assert [s.status for s in dropped.sentences] == statuses and "potassium" not in dropped.text  # what a hedged answer does
 
 
 def test_off_topic_sentences_are_left_out(answerer, retriever):
@@ -318,3 +320,25 @@ def test_a_low_confidence_answer_is_hedged_and_a_question_naming_its_paper_is_no
     assert answer.references  # the quotes that follow are still cited
     named = answerer.ask("How does Monolith make real-time recommendation training possible?")
     assert not named.hedged and not named.text.startswith(HEDGE_TEXT)
+
+
+def test_a_hedged_answer_leaves_out_what_no_source_supports(full_index, retriever):
+    from dataclasses import replace
+
+    from rag.answer import HEDGE_TEXT
+    from rag.llm import ExtractiveLLM
+
+    settings, _ = full_index
+    claim = "Yes, bananas recognise emotions in speech."
+
+    class ClaimThenQuote:
+        name = "scripted"
+
+        def complete(self, messages, **kw):
+            quoted = ExtractiveLLM(settings).complete(messages)  # the first sentence of each source, cited
+            return replace(quoted, text=f"{claim} {quoted.text}")
+
+    answer = Answerer(settings, retriever=retriever, llm=ClaimThenQuote()).ask("Which paper recognizes emotions from speech audio?")
+    assert answer.hedged and answer.text.startswith(HEDGE_TEXT), answer.text
+    assert claim not in answer.text and answer.references
+    assert [s.status for s in answer.sentences + answer.draft if s.text == claim] == ["unsupported"]  # listed, not shown
