@@ -192,7 +192,7 @@ class ChatApp:
         if answer.references:
             c.print(Text("References", style="bold"))
             self._references(answer)
-        unsupported = sum(s.status == "unsupported" for s in answer.sentences)
+        unsupported = answer.marked_unsupported()
         if unsupported:
             c.print(Text(f"{unsupported} sentence(s) marked “(no supporting source found)” are not backed by any paper.", style="yellow"))
         if answer.abstained and answer.retrieved:

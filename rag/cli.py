@@ -117,7 +117,7 @@ def print_answer(answer, out=sys.stdout) -> None:
         w("\nReferences:\n")
         for r in answer.references:
             w(f"[{r.n}] {r.title}\n    “{r.sentence}”\n")
-    unsupported = sum(s.status == "unsupported" for s in answer.sentences)
+    unsupported = answer.marked_unsupported()
     if unsupported:
         w(f"\n{unsupported} sentence(s) marked “(no supporting source found)” are not backed by any retrieved paper.\n")
     if answer.status != "answered" and answer.retrieved:

@@ -113,3 +113,8 @@ class Answer(BaseModel):
     timings: Timings = Field(default_factory=Timings)
     tokens: Tokens = Field(default_factory=Tokens)
     raw_text: str = Field("", description="The model's text before verification.")
+
+    def marked_unsupported(self) -> int:
+        """How many sentences the text shows with UNSUPPORTED_NOTE (a hedged answer or
+        answer.unsupported = "drop" leaves them out, though `sentences` still lists them)."""
+        return self.text.count(UNSUPPORTED_NOTE)

@@ -155,3 +155,12 @@ def test_a_sentence_that_restates_the_question_and_answers_it_is_relevant():
     q = "To score perceptual quality of 1080p videos cheaply without resizing?"
     assert judged_relevance(said, q, **args) == 0.0  # says the question back
     assert judged_relevance(said, q, restates=True, **args) > 0.5  # ... and then answers it
+
+
+def test_only_shown_unsupported_sentences_are_counted_for_the_footer():
+    from rag.schema import UNSUPPORTED_NOTE, Answer, SentenceSupport
+
+    sentences = [SentenceSupport(text=t, citations=[], status="unsupported", support=0.1) for t in ("A.", "B.")]
+    shown = Answer(question="q", text=f"A. {UNSUPPORTED_NOTE} C [1].", sentences=sentences, model="m", settings_hash="h")
+    dropped = Answer(question="q", text="C [1].", sentences=sentences, model="m", settings_hash="h")
+    assert (shown.marked_unsupported(), dropped.marked_unsupported()) == (1, 0)

@@ -259,7 +259,7 @@
     } else {
       el.answerHeading.textContent = "Answer";
       el.answer.append(renderText(a.text, refs));
-      const unsupported = a.sentences.filter((s) => s.status === "unsupported").length;
+      const unsupported = a.text.split(UNSUPPORTED_NOTE).length - 1; // shown ones only (a hedged answer drops them)
       const notes = [];
       if (a.mode === "extractive") notes.push("Quoted from the papers: the model's own draft did not pass verification.");
       if (unsupported) notes.push(unsupported + " sentence(s) marked " + UNSUPPORTED_NOTE + " are not backed by any retrieved paper.");
