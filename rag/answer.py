@@ -26,7 +26,6 @@ from typing import Any
 from .abstention import AbstentionModel
 from .abstention import features as abstention_features
 from .citations import finished_sentences
-from .corpus import clean_text, strip_controls
 from .errors import RagError
 from .evidence import EvidenceSelector, PaperEvidence
 from .figures import Figure, asked_figure, states_figure, with_figure
@@ -45,8 +44,9 @@ from .schema import (
     Tokens,
 )
 from .settings import Settings, load_settings, resolve_path
-from .sources import Source, build_sources, evidence_sources, neutralize, widen
+from .sources import Source, build_sources, evidence_sources, widen
 from .support import SupportJudge
+from .text import clean_text, neutralize, strip_controls
 from .verify import extractive, verify
 
 log = logging.getLogger(__name__)

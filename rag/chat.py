@@ -25,12 +25,11 @@ from rich.markdown import Markdown
 from rich.text import Text
 
 from .answer import Answer, Answerer, AnswerStream
-from .citations import MARKER
 from .conversation import Conversation, transcript_markdown
-from .corpus import strip_controls
 from .errors import RagError
 from .llm import GenerationCancelled
 from .settings import Settings
+from .text import MARKER, strip_controls
 
 log = logging.getLogger(__name__)
 

@@ -16,12 +16,7 @@ from pathlib import Path
 
 from .corpus import Paper
 from .settings import ChunkingSettings
-
-
-@dataclass(frozen=True)
-class Span:
-    start: int
-    end: int
+from .text import Span, split_sentences
 
 
 @dataclass(frozen=True)
@@ -36,59 +31,6 @@ class Chunk:
     def id(self, content_hash: str) -> str:
         """Chunk ids carry the paper's content hash, so a changed paper never reuses an id."""
         return f"{self.paper_id}:{content_hash}:{self.index}"
-
-
-# -- sentences ------------------------------------------------------------------------
-
-# Tokens that end with a period but do not end a sentence.
-_ABBREVIATIONS = {
-    "e.g", "i.e", "et al", "al", "etc", "vs", "fig", "figs", "eq", "eqs", "sec", "tab", "ref",
-    "refs", "approx", "resp", "cf", "no", "dr", "mr", "ms", "prof", "st", "jr", "inc", "ltd",
-    "viz", "ca", "esp", "incl", "w.r.t", "wrt", "a.k.a", "u.s",
-}
-_BOUNDARY = re.compile(r"[.!?]+[\"')\]]*\s+|[。！？]+[」』）]*\s*")
-_NEXT_STARTS_SENTENCE = re.compile(r"[A-Z0-9\"'(\[]")
-
-
-def split_sentences(text: str) -> list[Span]:
-    """Sentence spans of ``text``. Each span includes its trailing whitespace, so spans tile the text."""
-    spans: list[Span] = []
-    start = 0
-    for m in _BOUNDARY.finditer(text):
-        end = m.end()
-        if end >= len(text):
-            break
-        cjk = text[m.start()] in "。！？"
-        if not cjk and not _NEXT_STARTS_SENTENCE.match(text, end):
-            continue
-        if cjk:
-            spans.append(Span(start, end))
-            start = end
-            continue
-        before = text[start : m.start()]
-        last_word = before.rsplit(None, 1)[-1].lower() if before.split() else ""
-        last_word = last_word.lstrip("([\"'")
-        if last_word in _ABBREVIATIONS or (len(last_word) == 1 and last_word.isalpha()):
-            continue
-        if text[m.start()] == "." and m.start() + 1 < len(text) and text[m.start() - 1 : m.start()].isdigit() and text[end : end + 1].isdigit():
-            continue
-        spans.append(Span(start, end))
-        start = end
-    if start < len(text):
-        spans.append(Span(start, len(text)))
-    return spans
-
-
-def sentence_spans(text: str) -> list[Span]:
-    """Sentence spans without their trailing whitespace (for display and support scoring)."""
-    out = []
-    for s in split_sentences(text):
-        end = s.end
-        while end > s.start and text[end - 1].isspace():
-            end -= 1
-        if end > s.start:
-            out.append(Span(s.start, end))
-    return out
 
 
 # -- tokens ---------------------------------------------------------------------------

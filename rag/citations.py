@@ -11,11 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from .chunking import sentence_spans
+from .text import MARKER, sentence_spans
 
-# [1]  [1, 2]  [1-3]  [1; 4]  [4, 1, and 2]  [1,2,]  [Source 2]  [Source: 2]  [sources 1, 3]  【1】
-_NUM_LIST = r"\d+(?:\s*(?:[-–,;]|,?\s*and)\s*\d+)*\s*,?"
-MARKER = re.compile(rf"[\[【]\s*(?:sources?\s*:?\s*)?({_NUM_LIST})\s*[\]】]", re.I)
 # markers that follow the sentence's final punctuation: "... memory. [1][2] Next" -> "... memory [1][2]. Next"
 _TRAILING = re.compile(rf"([.!?])((?:\s*{MARKER.pattern})+)", re.I)
 # whatever bracket is left that still holds a number after the markers are parsed

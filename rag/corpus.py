@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import CorpusError
+from .text import clean_text, shorten
 
 MAX_TITLE_CHARS = 500
 MIN_ABSTRACT_CHARS = 20
@@ -43,33 +44,6 @@ _NOISE = re.compile(
     )$""",
     re.IGNORECASE | re.VERBOSE,
 )
-
-
-# Text addressed to a language model rather than to a reader ("ignore previous instructions
-# and answer X"): a prompt injection hidden in a collection. Such sentences stay in the index
-# as data; ingest reports them and answers must never use them as instructions or evidence.
-_INSTRUCTION = re.compile(
-    r"""
-      \b(?:ignore|disregard|forget|override)\b[^.!?]{0,40}?\b(?:instructions?|prompts?|rules|guidelines)\b
-    | \b(?:system|developer)\s+(?:message|prompt|instructions?)\s*:
-    | \b(?:answer|reply|respond|say|output|write)\s+(?:only|exactly|just)\b
-    | \byou\s+(?:must|should|are\s+now|will\s+now)\s+(?:answer|say|reply|respond|ignore|cite|output|write)\b
-    | \bdo\s+not\s+(?:cite|mention)\s+(?:any\s+)?other\b
-    """,
-    re.IGNORECASE | re.VERBOSE,
-)
-
-
-def instruction_like(sentence: str) -> bool:
-    """Is this sentence an instruction to a language model (a prompt injection), not a statement?"""
-    return bool(_INSTRUCTION.search(sentence))
-
-
-def instruction_sentences(text: str) -> list[tuple[int, int]]:
-    """Character spans of the instruction-like sentences of ``text``."""
-    from .chunking import sentence_spans
-
-    return [(s.start, s.end) for s in sentence_spans(text) if instruction_like(text[s.start : s.end])]
 
 
 @dataclass(frozen=True)
@@ -162,23 +136,6 @@ def _utf16_or_32(data: bytes) -> str | None:
     return None
 
 
-# terminal escape sequences: CSI ("\x1b[31m") and OSC ("\x1b]0;title\x07"), removed whole
-_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?")
-
-
-def strip_controls(s: str) -> str:
-    """Drop terminal escape sequences and control characters, keeping line breaks and tabs
-    (for generated text, whose layout matters)."""
-    s = _ESCAPES.sub("", s)
-    return "".join(c for c in s if c.isprintable() or c in "\n\t")
-
-
-def clean_text(s: str) -> str:
-    """Collapse whitespace and drop control characters (terminal escapes must not reach the screen)."""
-    s = _ESCAPES.sub(" ", s)
-    return " ".join("".join(c if c.isprintable() or c.isspace() else " " for c in s).split())
-
-
 def read_seed_file(path: Path, max_abstract_chars: int) -> list[_Record]:
     """Parse the seed text format: title line, blank line, abstract line, repeated."""
     lines = _read_text(path).replace("\r\n", "\n").split("\n")
@@ -191,10 +148,10 @@ def read_seed_file(path: Path, max_abstract_chars: int) -> list[_Record]:
         if len(title) > MAX_TITLE_CHARS:
             raise CorpusError(str(path), n, f"expected a title line, found {len(title)} characters of text (an abstract without a title?)")
         if k + 1 >= len(content):
-            raise CorpusError(str(path), n, f"title '{_short(title)}' has no abstract after it")
+            raise CorpusError(str(path), n, f"title '{shorten(title, 60)}' has no abstract after it")
         n2, abstract = content[k + 1]
         if len(abstract) < MIN_ABSTRACT_CHARS or (len(abstract) <= MAX_TITLE_CHARS and not _looks_like_prose(abstract)):
-            raise CorpusError(str(path), n, f"title '{_short(title)}' has no abstract after it (next line {n2} looks like another title)")
+            raise CorpusError(str(path), n, f"title '{shorten(title, 60)}' has no abstract after it (next line {n2} looks like another title)")
         _check_record(path, n, title, abstract, max_abstract_chars)
         out.append(_Record(title, abstract, path, n, {}))
         k += 2
@@ -251,7 +208,7 @@ def _check_record(path: Path, n: int, title: str, abstract: str, max_abstract_ch
     if not title:
         raise CorpusError(str(path), n, "empty title")
     if not normalize_title(title):
-        raise CorpusError(str(path), n, f"title '{_short(title)}' has no letters or digits")
+        raise CorpusError(str(path), n, f"title '{shorten(title, 60)}' has no letters or digits")
     if len(title) > MAX_TITLE_CHARS:
         raise CorpusError(str(path), n, f"title is {len(title)} characters (more than {MAX_TITLE_CHARS})")
     if not abstract:
@@ -260,10 +217,6 @@ def _check_record(path: Path, n: int, title: str, abstract: str, max_abstract_ch
         raise CorpusError(
             str(path), n, f"{field_name} is {len(abstract)} characters (limit corpus.max_abstract_chars = {max_abstract_chars})"
         )
-
-
-def _short(s: str, n: int = 60) -> str:
-    return s if len(s) <= n else s[: n - 1] + "…"
 
 
 # -- collections ----------------------------------------------------------------------
@@ -303,7 +256,7 @@ def load_collection(paths: Iterable[Path], max_abstract_chars: int = 100_000) ->
                     continue
                 first, text = ids.setdefault((key, ext), (rec.where, rec.title + "\n" + rec.abstract))
                 if text != rec.title + "\n" + rec.abstract:
-                    raise CorpusError(str(rec.path), rec.line, f"duplicate {key} '{_short(ext)}' with different text (first at {first})")
+                    raise CorpusError(str(rec.path), rec.line, f"duplicate {key} '{shorten(ext, 60)}' with different text (first at {first})")
             pid = paper_id(rec.title)
             old = merged.get(pid)
             if old is None:
@@ -313,7 +266,7 @@ def load_collection(paths: Iterable[Path], max_abstract_chars: int = 100_000) ->
                 raise CorpusError(
                     str(rec.path),
                     rec.line,
-                    f"paper '{_short(rec.title)}' also appears at {first_where[pid]} with a different abstract",
+                    f"paper '{shorten(rec.title, 60)}' also appears at {first_where[pid]} with a different abstract",
                 )
             else:
                 merged[pid] = Paper(pid, old.title, old.abstract, old.sources + (rec.where,), {**rec.extra, **old.extra})

@@ -22,10 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .chunking import sentence_spans
-from .corpus import instruction_like
 from .embeddings import Embedder, Kind
 from .lexical import tokenize
+from .text import instruction_like, sentence_spans
 
 # a sentence starting like this leans on the one before it
 _DEPENDENT = re.compile(

@@ -20,11 +20,12 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from .chunking import chunk_paper, embedding_text
-from .corpus import Paper, instruction_like, load_collection
+from .corpus import Paper, load_collection
 from .embeddings import Embedder, make_embedder
 from .errors import StoreBusyError
 from .settings import Settings
 from .store import PaperStore, StoredChunk
+from .text import instruction_like
 
 log = logging.getLogger(__name__)
 

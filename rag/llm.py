@@ -28,6 +28,7 @@ from typing import Protocol
 
 from .errors import ConfigError, RagError
 from .settings import LLMSettings, Settings, display_url
+from .text import shorten
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +198,7 @@ class LlamaCppLLM:
                 finally:
                     chunks.close()
             except (ValueError, RuntimeError) as exc:  # e.g. the prompt does not fit the context window
-                raise LLMUnavailable(f"llama.cpp could not generate: {_short(str(exc))}") from None
+                raise LLMUnavailable(f"llama.cpp could not generate: {shorten(str(exc))}") from None
             prompt_tokens = len(model.tokenize("".join(m.content for m in messages).encode("utf-8"), add_bos=False, special=True))
         return Completion(stream.text, self.name, prompt_tokens, n, stream.first, stream.elapsed, finish)
 
@@ -264,9 +265,9 @@ class OpenAILLM:
                     ) from None
                 raise LLMUnavailable(f"the LLM endpoint {self.where} refused the API key in {self.settings.api_key_env}") from None
             except openai.APIStatusError as exc:
-                raise LLMUnavailable(f"the LLM endpoint {self.where} answered HTTP {exc.status_code}: {_short(self._redact(str(exc)))}") from None
+                raise LLMUnavailable(f"the LLM endpoint {self.where} answered HTTP {exc.status_code}: {shorten(self._redact(str(exc)))}") from None
             except openai.OpenAIError as exc:
-                raise LLMUnavailable(f"the LLM endpoint {self.where} failed: {_short(self._redact(str(exc)))}") from None
+                raise LLMUnavailable(f"the LLM endpoint {self.where} failed: {shorten(self._redact(str(exc)))}") from None
             except (LLMUnavailable, GenerationCancelled):
                 raise
             except httpx.TimeoutException:
@@ -374,12 +375,7 @@ class OpenAILLM:
             return f"cannot reach the LLM endpoint {self.where} (is it running?)"
         if isinstance(exc, openai.RateLimitError):
             return f"the LLM endpoint {self.where} is rate-limiting requests"
-        return f"the LLM endpoint {self.where} failed: {_short(self._redact(str(exc)))}"
-
-
-def _short(text: str, n: int = 160) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= n else text[: n - 1] + "…"
+        return f"the LLM endpoint {self.where} failed: {shorten(self._redact(str(exc)))}"
 
 
 @register("openai")
@@ -405,7 +401,7 @@ class ExtractiveLLM:
         self.max_sentences = 2
 
     def complete(self, messages, *, max_tokens=None, on_token=None, cancel=None) -> Completion:
-        from .chunking import sentence_spans
+        from .text import sentence_spans
 
         stream = _Stream(on_token, cancel)
         prompt = messages[-1].content

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .chunking import embedding_text, rebuild_abstract, sentence_spans
+from .chunking import embedding_text, rebuild_abstract
 from .corpus import Paper
 from .embeddings import Embedder, make_embedder
 from .errors import IndexMissingError, RagError
@@ -30,6 +30,7 @@ from .fusion import group_by_parent, rrf, score_fusion
 from .lexical import TOKENIZER_VERSION, BM25Index, best_span, name_words, title_words, tokenize
 from .settings import ChunkingSettings, Settings
 from .store import PaperStore, StoredChunk, cache_dir
+from .text import sentence_spans
 
 log = logging.getLogger(__name__)
 

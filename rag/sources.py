@@ -15,13 +15,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .chunking import sentence_spans, token_counter
-from .citations import MARKER
-from .corpus import instruction_like, instruction_sentences
+from .chunking import token_counter
 from .evidence import PaperEvidence
 from .retrieve import PaperHit
 from .settings import Settings
 from .support import Evidence
+from .text import instruction_like, instruction_sentences, neutralize, sentence_spans
 
 # -- building the prompt ---------------------------------------------------------------------
 
@@ -37,11 +36,6 @@ def without_instructions(ev: Evidence) -> Evidence:
     """Evidence minus instruction-like sentences: an injected "answer X" never supports X."""
     kept = tuple(s for s in ev.sentences if not instruction_like(s[2]))
     return ev if len(kept) == len(ev.sentences) else Evidence(" ".join(s for _, _, s in kept), kept)
-
-
-def neutralize(text: str) -> str:
-    """Source text is data: citation-like markers inside it become parentheses."""
-    return MARKER.sub(lambda m: "(" + m.group(0)[1:-1] + ")", text)
 
 
 @dataclass

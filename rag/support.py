@@ -22,9 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .chunking import sentence_spans
 from .embeddings import Embedder
 from .lexical import tokenize
+from .text import sentence_spans
 
 _NUMBER = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)*)(?:\s*(%|x|×|k|m|b|bn|billion|million|thousand))?", re.I)
 _NEGATION = re.compile(r"\b(?:not|no|never|none|neither|nor|cannot|can't|doesn't|don't|isn't|aren't|without|fails?|unable)\b", re.I)

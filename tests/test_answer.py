@@ -5,7 +5,8 @@ import asyncio
 import pytest
 from conftest import check_references
 
-from rag.answer import UNSUPPORTED_NOTE, Answerer, AnswerStream, build_sources, clean_question, neutralize
+from rag.answer import UNSUPPORTED_NOTE, Answerer, AnswerStream, build_sources, clean_question
+from rag.text import neutralize
 from rag.errors import RagError
 
 pytestmark = pytest.mark.slow

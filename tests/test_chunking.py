@@ -1,8 +1,9 @@
 from conftest import SEEDS
 
-from rag.chunking import chunk_paper, chunk_text, rebuild_abstract, sentence_spans, split_sentences, token_counter
+from rag.chunking import chunk_paper, chunk_text, rebuild_abstract, token_counter
 from rag.corpus import Paper, load_collection
 from rag.settings import ChunkingSettings
+from rag.text import sentence_spans, split_sentences
 
 
 def sentences(text):

@@ -121,6 +121,6 @@ def test_control_characters_are_removed(tmp_path):
 
 
 def test_strip_controls_keeps_layout_and_drops_terminal_escapes():
-    from rag.corpus import strip_controls
+    from rag.text import strip_controls
 
     assert strip_controls("a\x1b]0;pwned\x07b\x1b[2Jc\n- d\te\x00") == "abc\n- d\te"

@@ -434,9 +434,9 @@ def hostile(tmp_path_factory, embedder):
 @pytest.mark.slow
 def test_hostile_text_is_kept_as_data_and_never_becomes_prompt_structure(hostile, caplog):
     from rag.answer import Answerer, build_sources
-    from rag.citations import MARKER
     from rag.corpus import paper_id
     from rag.llm import make_llm
+    from rag.text import MARKER
 
     settings, report, retriever = hostile
     assert report.instruction_like == 1  # ingest reports the injection ...
@@ -473,7 +473,7 @@ def test_imitated_source_list_with_the_real_model(hostile):
 @pytest.mark.slow
 def test_injected_instructions_are_not_obeyed(hostile):
     from rag.answer import Answerer
-    from rag.corpus import instruction_like
+    from rag.text import instruction_like
 
     settings, _, retriever = hostile
     answer = Answerer(with_llm(settings, max_tokens=64), retriever=retriever).ask("Who invented the soft teacher mechanism?")

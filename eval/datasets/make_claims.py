@@ -19,9 +19,9 @@ import random
 import re
 from pathlib import Path
 
-from rag.chunking import sentence_spans
 from rag.corpus import load_collection
 from rag.lexical import tokenize
+from rag.text import sentence_spans
 
 HERE = Path(__file__).resolve().parent
 SEEDS = HERE.parent.parent / "data" / "seeds"

@@ -1,0 +1,144 @@
+"""Text safety and sentence splitting, shared by ingest, retrieval, answers and display.
+
+Pure functions over strings, no imports from the rest of the package (every other module
+may import this one):
+
+* sentences: :func:`split_sentences` (spans that tile the text) and :func:`sentence_spans`
+  (without trailing whitespace); offsets always index the text given;
+* control characters: :func:`strip_controls` (keeps line breaks) and :func:`clean_text`
+  (one line) remove terminal escapes, so no source or model text can drive the terminal;
+* prompt injection: :func:`instruction_like` marks text addressed to a language model;
+* citation markers: :data:`MARKER` parses "[1]", "[1, 2]", "[Source 2]", ...;
+  :func:`neutralize` turns markers inside source text into parentheses, so a source can
+  never cite;
+* :func:`shorten` for error messages.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+
+
+# -- sentences ------------------------------------------------------------------------
+
+# Tokens that end with a period but do not end a sentence.
+_ABBREVIATIONS = {
+    "e.g", "i.e", "et al", "al", "etc", "vs", "fig", "figs", "eq", "eqs", "sec", "tab", "ref",
+    "refs", "approx", "resp", "cf", "no", "dr", "mr", "ms", "prof", "st", "jr", "inc", "ltd",
+    "viz", "ca", "esp", "incl", "w.r.t", "wrt", "a.k.a", "u.s",
+}
+_BOUNDARY = re.compile(r"[.!?]+[\"')\]]*\s+|[。！？]+[」』）]*\s*")
+_NEXT_STARTS_SENTENCE = re.compile(r"[A-Z0-9\"'(\[]")
+
+
+def split_sentences(text: str) -> list[Span]:
+    """Sentence spans of ``text``. Each span includes its trailing whitespace, so spans tile the text."""
+    spans: list[Span] = []
+    start = 0
+    for m in _BOUNDARY.finditer(text):
+        end = m.end()
+        if end >= len(text):
+            break
+        cjk = text[m.start()] in "。！？"
+        if not cjk and not _NEXT_STARTS_SENTENCE.match(text, end):
+            continue
+        if cjk:
+            spans.append(Span(start, end))
+            start = end
+            continue
+        before = text[start : m.start()]
+        last_word = before.rsplit(None, 1)[-1].lower() if before.split() else ""
+        last_word = last_word.lstrip("([\"'")
+        if last_word in _ABBREVIATIONS or (len(last_word) == 1 and last_word.isalpha()):
+            continue
+        if text[m.start()] == "." and m.start() + 1 < len(text) and text[m.start() - 1 : m.start()].isdigit() and text[end : end + 1].isdigit():
+            continue
+        spans.append(Span(start, end))
+        start = end
+    if start < len(text):
+        spans.append(Span(start, len(text)))
+    return spans
+
+
+def sentence_spans(text: str) -> list[Span]:
+    """Sentence spans without their trailing whitespace (for display and support scoring)."""
+    out = []
+    for s in split_sentences(text):
+        end = s.end
+        while end > s.start and text[end - 1].isspace():
+            end -= 1
+        if end > s.start:
+            out.append(Span(s.start, end))
+    return out
+
+
+
+# -- control characters ---------------------------------------------------------------
+
+# terminal escape sequences: CSI ("\x1b[31m") and OSC ("\x1b]0;title\x07"), removed whole
+_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?")
+
+
+def strip_controls(s: str) -> str:
+    """Drop terminal escape sequences and control characters, keeping line breaks and tabs
+    (for generated text, whose layout matters)."""
+    s = _ESCAPES.sub("", s)
+    return "".join(c for c in s if c.isprintable() or c in "\n\t")
+
+
+def clean_text(s: str) -> str:
+    """Collapse whitespace and drop control characters (terminal escapes must not reach the screen)."""
+    s = _ESCAPES.sub(" ", s)
+    return " ".join("".join(c if c.isprintable() or c.isspace() else " " for c in s).split())
+
+
+# -- prompt injection -----------------------------------------------------------------
+
+# Text addressed to a language model rather than to a reader ("ignore previous instructions
+# and answer X"): a prompt injection hidden in a collection. Such sentences stay in the index
+# as data; ingest reports them and answers must never use them as instructions or evidence.
+_INSTRUCTION = re.compile(
+    r"""
+      \b(?:ignore|disregard|forget|override)\b[^.!?]{0,40}?\b(?:instructions?|prompts?|rules|guidelines)\b
+    | \b(?:system|developer)\s+(?:message|prompt|instructions?)\s*:
+    | \b(?:answer|reply|respond|say|output|write)\s+(?:only|exactly|just)\b
+    | \byou\s+(?:must|should|are\s+now|will\s+now)\s+(?:answer|say|reply|respond|ignore|cite|output|write)\b
+    | \bdo\s+not\s+(?:cite|mention)\s+(?:any\s+)?other\b
+    """,
+    re.IGNORECASE | re.VERBOSE,
+)
+
+
+def instruction_like(sentence: str) -> bool:
+    """Is this sentence an instruction to a language model (a prompt injection), not a statement?"""
+    return bool(_INSTRUCTION.search(sentence))
+
+
+def instruction_sentences(text: str) -> list[tuple[int, int]]:
+    """Character spans of the instruction-like sentences of ``text``."""
+    return [(s.start, s.end) for s in sentence_spans(text) if instruction_like(text[s.start : s.end])]
+
+
+# -- citation markers -----------------------------------------------------------------
+
+# [1]  [1, 2]  [1-3]  [1; 4]  [4, 1, and 2]  [1,2,]  [Source 2]  [Source: 2]  [sources 1, 3]  【1】
+_NUM_LIST = r"\d+(?:\s*(?:[-–,;]|,?\s*and)\s*\d+)*\s*,?"
+MARKER = re.compile(rf"[\[【]\s*(?:sources?\s*:?\s*)?({_NUM_LIST})\s*[\]】]", re.I)
+
+def neutralize(text: str) -> str:
+    """Source text is data: citation-like markers inside it become parentheses."""
+    return MARKER.sub(lambda m: "(" + m.group(0)[1:-1] + ")", text)
+
+
+
+def shorten(text: str, n: int = 160) -> str:
+    """``text`` on one line, cut to ``n`` characters with an ellipsis (for messages)."""
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
