@@ -28,6 +28,7 @@ from .answer import Answer, Answerer, AnswerStream
 from .conversation import Conversation, transcript_markdown
 from .errors import RagError
 from .llm import GenerationCancelled
+from .render import answer_view
 from .settings import Settings
 from .text import MARKER, strip_controls
 
@@ -177,26 +178,23 @@ class ChatApp:
                 live.update(Text(MARKER.sub("", strip_controls(draft)).strip() or "…", style="dim"))
 
     def show(self, answer: Answer) -> None:
-        c = self.console
-        if answer.status == "retrieval_only":
-            c.print(Text(f"No answer was generated: {answer.error}", style="yellow"))
-            c.print(Text("The most relevant papers:", style="bold"))
-            self._papers([(p.rank, p.title, p.sentence) for p in answer.retrieved])
-            return
-        if self.settings.chat.markdown and c.is_terminal:
+        """Lay out the answer's view (rag/render.py) on the console."""
+        c, view = self.console, answer_view(answer)
+        if view.notice:
+            c.print(Text(view.notice, style="yellow"))
+        elif self.settings.chat.markdown and c.is_terminal:
             # HTML would be hidden by the renderer: a "<!-- ... -->" could hide a marker's context
-            c.print(Markdown(answer.text.replace("<", "\\<")))
+            c.print(Markdown(view.text.replace("<", "\\<")))
         else:
-            c.print(Text(answer.text))
-        if answer.references:
+            c.print(Text(view.text))
+        if view.references:
             c.print(Text("References", style="bold"))
             self._references(answer)
-        unsupported = answer.marked_unsupported()
-        if unsupported:
-            c.print(Text(f"{unsupported} sentence(s) marked “(no supporting source found)” are not backed by any paper.", style="yellow"))
-        if answer.abstained and answer.retrieved:
-            c.print(Text("Closest papers:", style="bold"))
-            self._papers([(p.rank, p.title, p.sentence) for p in answer.retrieved])
+        if view.unsupported:
+            c.print(Text(view.unsupported, style="yellow"))
+        if view.papers:
+            c.print(Text(f"{view.papers_heading}:", style="bold"))
+            self._papers([(p.rank, p.title, p.sentence) for p in view.papers])
 
     def _references(self, answer: Answer, *, detail: bool = False) -> None:
         for r in answer.references:

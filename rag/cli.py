@@ -107,23 +107,10 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def print_answer(answer, out=sys.stdout) -> None:
-    """The human form of an Answer: text, numbered references, or the closest papers."""
-    w = out.write
-    if answer.status == "retrieval_only":
-        w("No answer was generated; the most relevant papers are listed below.\n")
-    else:
-        w(answer.text.strip() + "\n")
-    if answer.references:
-        w("\nReferences:\n")
-        for r in answer.references:
-            w(f"[{r.n}] {r.title}\n    “{r.sentence}”\n")
-    unsupported = answer.marked_unsupported()
-    if unsupported:
-        w(f"\n{unsupported} sentence(s) marked “(no supporting source found)” are not backed by any retrieved paper.\n")
-    if answer.status != "answered" and answer.retrieved:
-        w("\nClosest papers:\n" if answer.abstained else "\nPapers:\n")
-        for p in answer.retrieved:
-            w(f"{p.rank:>2}. {p.title}\n    “{p.sentence}”\n")
+    """The human form of an Answer (rag/render.py): text, numbered references, or the papers."""
+    from .render import answer_view, plain_text
+
+    out.write(plain_text(answer_view(answer)))
 
 
 def cmd_ask(args: argparse.Namespace) -> int:

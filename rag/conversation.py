@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass, field
 
 from .answer import Answer
+from .render import answer_view, markdown
 from .text import neutralize
 
 ORDINALS = {
@@ -160,23 +161,11 @@ class Conversation:
 
 
 def transcript_markdown(conv: Conversation, header: str) -> str:
-    """The session as markdown: each question, its answer and its references."""
+    """The session as markdown: each question, and its answer as rag/render.py words it."""
     out = [f"# {header}", ""]
     for i, t in enumerate(conv.turns, 1):
         out += [f"## {i}. {t.question}", ""]
         if t.standalone != t.question:
             out += [f"*Understood as:* {t.standalone}", ""]
-        a = t.answer
-        if a.status == "retrieval_only":
-            out += [f"*No answer was generated: {a.error}*", ""]
-        else:
-            out += [a.text.strip(), ""]
-        if a.references:
-            out += ["**References**", ""]
-            out += [f"[{r.n}] {r.title}  \n   > {r.sentence}" for r in a.references]
-            out.append("")
-        elif a.retrieved:
-            out += ["**Closest papers**", ""]
-            out += [f"- {p.title}" for p in a.retrieved]
-            out.append("")
+        out += [markdown(answer_view(t.answer)), ""]
     return "\n".join(out).rstrip() + "\n"

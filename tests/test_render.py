@@ -1,0 +1,41 @@
+"""rag/render.py: what every output shows of an Answer, checked as exact text (pure, no model)."""
+
+from rag.render import answer_view, markdown, plain_text
+from rag.schema import UNSUPPORTED_NOTE, Answer, Reference, RetrievedPaper
+
+PAPER = RetrievedPaper(rank=1, paper_id="a", title="Alpha: Fast Diffusion", score=0.5, dense=0.5, bm25=None, sentence="Alpha is fast.")
+REF = Reference(n=1, paper_id="a", title="Alpha: Fast Diffusion", sentence="Alpha is fast.", start=0, end=14, support=0.9)
+
+
+def _answer(**kw) -> Answer:
+    return Answer(question="What is Alpha?", model="m", settings_hash="h", **kw)
+
+
+def test_an_answer_with_references_and_an_unsupported_sentence():
+    a = _answer(text=f"Alpha is fast [1]. It is blue. {UNSUPPORTED_NOTE}", references=[REF], retrieved=[PAPER])
+    view = answer_view(a)
+    assert plain_text(view) == (
+        f"Alpha is fast [1]. It is blue. {UNSUPPORTED_NOTE}\n\nReferences:\n[1] Alpha: Fast Diffusion\n    “Alpha is fast.”\n\n"
+        "1 sentence(s) marked “(no supporting source found)” are not backed by any retrieved paper.\n"
+    )
+    assert markdown(view) == (
+        f"Alpha is fast [1]. It is blue. {UNSUPPORTED_NOTE}\n\n**References**\n\n[1] Alpha: Fast Diffusion  \n   > Alpha is fast.\n\n"
+        "*1 sentence(s) marked “(no supporting source found)” are not backed by any retrieved paper.*"
+    )
+    assert view.papers == []  # an answer lists its references, not the retrieved papers
+
+
+def test_an_abstention_lists_the_closest_papers():
+    a = _answer(text="The collection does not answer this question.", abstained=True, status="abstained", retrieved=[PAPER])
+    assert plain_text(answer_view(a)) == (
+        "The collection does not answer this question.\n\nClosest papers:\n 1. Alpha: Fast Diffusion\n    “Alpha is fast.”\n"
+    )
+    assert markdown(answer_view(a)) == "The collection does not answer this question.\n\n**Closest papers**\n\n- Alpha: Fast Diffusion"
+
+
+def test_no_answer_says_why_and_lists_the_most_relevant_papers():
+    a = _answer(text="", status="retrieval_only", error="the LLM endpoint timed out", retrieved=[PAPER])
+    view = answer_view(a)
+    assert view.notice == "No answer was generated: the LLM endpoint timed out"
+    assert plain_text(view).splitlines()[:3] == [view.notice, "", "The most relevant papers:"]
+    assert markdown(view).startswith("*No answer was generated: the LLM endpoint timed out*\n\n**The most relevant papers**")
