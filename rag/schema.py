@@ -58,8 +58,9 @@ class SentenceSupport(BaseModel):
     support: float
     relevance: float = Field(0.0, description="How much the sentence addresses the question (0..1, rag/relevance.py).")
     detail: bool = Field(
-        False, description="Kept as a supporting detail: below the relevance threshold, but it follows an answering "
-        "sentence from the same source(s) (answer.detail_relevance_threshold)."
+        False, description="Kept as a supporting detail: below the relevance threshold, but from the source(s) of an "
+        "answering sentence and either relevant enough (answer.detail_relevance_threshold), leaning on the sentence before "
+        "it, or backed by what the paper itself does rather than its background (answer.body_details)."
     )
     invalid_citations: list[int] = Field(default_factory=list, description="Numbers the model cited that were not sources.")
     dropped_citations: list[int] = Field(default_factory=list, description="Source numbers (as prompted) cited but not supporting.")

@@ -313,6 +313,13 @@ class AnswerSettings(Section):
         "earlier sentence of the answer addresses the question from the same source(s) and its own relevance is at "
         "least this (e.g. the budget and data size after the sentence that names the method). 1: no details.",
     )
+    body_details: bool = Field(
+        True,
+        description="Also keep, as a supporting detail, a supported sentence below detail_relevance_threshold from a "
+        "source that answers the question when the abstract sentence backing it states the paper's own work (its "
+        "contribution, method or results: not the background before it); how a method works rarely shares words "
+        "with the question. False: only detail_relevance_threshold and continuing sentences decide.",
+    )
     abstention_model: str = Field(
         "config/abstention.json",
         description="The fitted abstention model (eval/fit_abstention.py): the question is declined before the LLM "

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from .citations import Decision, decide, is_abstention, renumber, split_answer, strip_markers, with_markers
 from .corpus import normalize_title
-from .evidence import leans_on_previous
+from .evidence import leans_on_previous, roles
 from .figures import asked_figure, gives_figure
 from .relevance import asks_for_paper, asks_for_several, judged_relevance, question_echo, sentence_relevance, titles_as_markers
 from .schema import ABSTAIN_TEXT, UNSUPPORTED_NOTE, Answer, Reference, RetrievedPaper, SentenceSupport
@@ -144,6 +144,7 @@ def verify(raw: str, sources: list[Source], retrieved: list[RetrievedPaper], ans
         top = [i for i in supported if decisions[i].sources == [1] and rels[i] >= a.detail_relevance_threshold]
         answering_rows = {max(top, key=lambda i: rels[i])} if top else set()
     answering = {n for i in answering_rows for n in decisions[i].sources}  # sources that address the question
+    source_roles = {n: roles([t for _, _, t in evidence[n - 1].sentences]) for n in answering} if a.body_details else {}
     details: set[int] = set()
     kept: set[int] = set(answering_rows)
     for i in supported:
@@ -152,7 +153,9 @@ def verify(raw: str, sources: list[Source], retrieved: list[RetrievedPaper], ans
             continue
         # "It uses ...", "This method ...": goes on about the source of the sentence kept before it
         continues = i - 1 in kept and decisions[i - 1].sources == d.sources and leans_on_previous(sentences[i].text)
-        if d.sources and set(d.sources) <= answering and (rels[i] >= a.detail_relevance_threshold or continues):
+        if d.sources and set(d.sources) <= answering and (
+            rels[i] >= a.detail_relevance_threshold or continues or _states_the_work(i, d.sources, scores, source_roles, rels)
+        ):
             details.add(i)  # a supporting detail of an answer given from these sources
             kept.add(i)
         else:
@@ -203,6 +206,22 @@ def verify(raw: str, sources: list[Source], retrieved: list[RetrievedPaper], ans
 
 
 TITLE_SENTENCE = -1  # Support.sentence of a sentence accepted because it is a source's title
+
+
+def _states_the_work(i: int, cited: list[int], scores: list[list[Support]], source_roles: dict[int, list[str]], rels: list[float]) -> bool:
+    """Is sentence ``i`` backed, in every source it cites, by what the paper itself does (its
+    contribution or a later sentence: method, mechanism, result), not by its background?
+    Such a sentence of a source that answers the question is a detail of that answer ("Bottleneck
+    Sampling performs high-resolution denoising in the first and last steps ...") even when it
+    shares few words with the question. A link or a sentence that says the question back
+    (relevance 0) is not."""
+    if rels[i] <= 0 or not source_roles:
+        return False
+    for n in cited:
+        k, sentence_roles = scores[i][n - 1].sentence, source_roles.get(n)
+        if sentence_roles is None or not 0 <= k < len(sentence_roles) or sentence_roles[k] == "background":
+            return False
+    return True
 
 
 def _verification_evidence(source: Source) -> Evidence:

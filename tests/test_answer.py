@@ -6,8 +6,8 @@ import pytest
 from conftest import check_references
 
 from rag.answer import UNSUPPORTED_NOTE, Answerer, AnswerStream, build_sources, clean_question
-from rag.text import neutralize
 from rag.errors import RagError
+from rag.text import neutralize
 
 pytestmark = pytest.mark.slow
 
@@ -270,6 +270,24 @@ def test_supporting_details_follow_an_answer_from_the_same_source(answerer, retr
     alone = _budget_answer(answerer, retriever, detail)
     assert not alone.abstained and [(s.status, s.detail) for s in alone.sentences] == [("cited", False)], alone.sentences
     assert "Stretching Each Dollar" in alone.references[0].title
+
+
+def test_how_the_method_works_is_kept_and_the_background_is_not(full_index, retriever):
+    """A sentence on the answering paper's method shares no words with the question (relevance
+    under 0.1) yet is the detail a "how" question wants; one restating the paper's background
+    is left out. With answer.body_details off, both are left out."""
+    masking = "To cut the training budget of a text-to-image diffusion model, randomly mask up to 75% of the image patches during training [1]."
+    method = "A patch-mixer preprocesses all patches before the masking step, which reduces the performance degradation [1]."
+    background = "Scaling laws concentrate the development of these models among actors with large computational resources [1]."
+    raw = f"{masking} {method} {background}"
+    settings, _ = full_index
+    on = _budget_answer(Answerer(settings, retriever=retriever), retriever, raw)
+    assert [(s.status, s.detail) for s in on.sentences] == [("cited", False), ("cited", True), ("off_topic", False)], on.sentences
+    assert on.sentences[1].relevance < settings.answer.detail_relevance_threshold
+    assert "patch-mixer" in on.text and "Scaling laws" not in on.text
+    off_settings = settings.model_copy(update={"answer": settings.answer.model_copy(update={"body_details": False})})
+    off = _budget_answer(Answerer(off_settings, retriever=retriever), retriever, raw)
+    assert [s.status for s in off.sentences] == ["cited", "off_topic", "off_topic"], off.sentences
 
 
 def test_an_answer_cut_at_the_token_limit_loses_its_unfinished_sentence(full_index, retriever):
