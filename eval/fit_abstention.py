@@ -28,13 +28,22 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("config/abstention.json"))
     ap.add_argument("--features", default=",".join(FEATURES))
     ap.add_argument("--relevance-threshold", type=float, default=None, help="with answered runs: also choose answer.extractive_above")
+    ap.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="use this operating point instead of the one --max-false-abstention gives on these rows (e.g. one chosen "
+        "on questions in another style, see --why); the cross-validated figures are then given at it",
+    )
+    ap.add_argument("--why", default="", help="with --threshold: why, stored in the model's info")
     args = ap.parse_args()
     names = tuple(args.features.split(","))
     rows = [json.loads(line) for path in args.results for line in path.read_text().splitlines() if line.strip()]
     x = np.array([[r["abstention_features"][f] for f in names] for r in rows], dtype=float)
     y = np.array([float(r["answerable"]) for r in rows])
     oof = cross_validated(x, y)
-    t = threshold_for(oof[y == 1], args.max_false_abstention)
+    t_cv = threshold_for(oof[y == 1], args.max_false_abstention)
+    t = t_cv if args.threshold is None else args.threshold
     far = float(np.mean(oof[y == 1] < t))
     acc = float(np.mean(oof[y == 0] < t))
     mu, sd = x.mean(0), x.std(0) + 1e-6
@@ -48,6 +57,8 @@ def main() -> None:
         "cv_false_abstention_rate": round(far, 4),
         "cv_abstention_accuracy": round(acc, 4),
     }
+    if args.threshold is not None:
+        info.update(threshold_for_max_false_abstention=round(t_cv, 6), threshold_chosen=args.threshold, threshold_why=args.why)
     answered_rows = [i for i, r in enumerate(rows) if "status" in r]
     if answered_rows and args.relevance_threshold is not None:
         # Second stage, on runs with answers: after the LLM, a draft with no supported and relevant

@@ -170,6 +170,13 @@ class Answerer:
             sources = evidence_sources(hits, evidence, self.settings)
         else:
             sources = build_sources(hits, self.settings, lambda pid: self.retriever.paper(pid).abstract)
+        hedge = p is not None and p < a.hedge_below and not focus and not names_top
+        if hedge and a.hedged_answer == "quotes":
+            # "the closest papers say:" is followed by what they say, not by the model's claims about them
+            quoted = self.extractive(sources, retrieved, Answer(**base, text=""))
+            if quoted.mode == "extractive":
+                quoted.hedged, quoted.text = True, f"{HEDGE_TEXT} {quoted.text}"
+                return _finish(quoted, t0)
         try:
             llm = self.llm
             base["model"] = llm.name
@@ -186,7 +193,6 @@ class Answerer:
         raw = strip_controls(completion.text)  # an endpoint's output must not drive the terminal
         # cut at llm.max_tokens, the last sentence is unfinished: it is not verified or shown
         complete = finished_sentences(raw) if completion.finish_reason == "length" else raw
-        hedge = p is not None and p < a.hedge_below and not focus and not names_top
         # a hedged answer does not also show claims no source supports ("Yes, there is ...")
         answer = self.verify(complete, sources, retrieved, Answer(**base, text="", tokens=tokens, raw_text=raw), drop_unsupported=hedge)
         confident = p is None or p >= max(threshold, a.extractive_above) or bool(focus) or names_top

@@ -343,6 +343,13 @@ class AnswerSettings(Section):
         "(answer.hedged) and leaves out sentences no source supports, unless the question names the paper. 0: never. Chosen on eval/datasets/users.jsonl: at 0.4, "
         "5 of 20 unanswerable questions answered anyway are hedged, and 5 of 60 answerable ones (mean key-fact recall 0.4).",
     )
+    hedged_answer: Literal["quotes", "generated"] = Field(
+        "quotes",
+        description="What follows the hedge (answer.hedge_below). quotes: the best evidence sentences of the closest "
+        "paper(s), quoted and cited, with no LLM call (mode extractive): the hedge says 'the closest papers say:', and a "
+        "small model asked about a topic the papers do not cover states the question as their claim. generated: the "
+        "model's verified answer.",
+    )
     extractive_above: float = Field(
         0.0,
         ge=0,

@@ -341,6 +341,27 @@ def test_a_low_confidence_answer_is_hedged_and_a_question_naming_its_paper_is_no
     assert not named.hedged and not named.text.startswith(HEDGE_TEXT)
 
 
+def test_a_hedged_answer_quotes_the_closest_papers_without_the_llm(full_index, retriever):
+    """Below answer.hedge_below, "the closest papers say:" is followed by their own sentences, quoted
+    and cited; the model, which would state the user's topic as the papers' claim, is not asked."""
+    from rag.answer import HEDGE_TEXT
+
+    class MustNotRun:
+        name = "must-not-run"
+
+        def complete(self, messages, **kw):
+            raise AssertionError("a hedged answer called the LLM")
+
+    settings, _ = full_index
+    question = "Which paper recognizes emotions from speech audio?"
+    answer = Answerer(settings, retriever=retriever, llm=MustNotRun()).ask(question)
+    assert answer.hedged and answer.mode == "extractive" and answer.text.startswith(HEDGE_TEXT + " "), answer.text
+    assert answer.tokens.completion == 0 and answer.references
+    for r in answer.references:  # every quote is the paper's own sentence
+        assert r.sentence.rstrip(".") in answer.text and r.sentence == retriever.paper(r.paper_id).abstract[r.start : r.end]
+    check_references(answer, retriever)
+
+
 def test_a_hedged_answer_leaves_out_what_no_source_supports(full_index, retriever):
     from dataclasses import replace
 
@@ -357,7 +378,8 @@ def test_a_hedged_answer_leaves_out_what_no_source_supports(full_index, retrieve
             quoted = ExtractiveLLM(settings).complete(messages)  # the first sentence of each source, cited
             return replace(quoted, text=f"{claim} {quoted.text}")
 
-    answer = Answerer(settings, retriever=retriever, llm=ClaimThenQuote()).ask("Which paper recognizes emotions from speech audio?")
+    generated = settings.model_copy(update={"answer": settings.answer.model_copy(update={"hedged_answer": "generated"})})
+    answer = Answerer(generated, retriever=retriever, llm=ClaimThenQuote()).ask("Which paper recognizes emotions from speech audio?")
     assert answer.hedged and answer.text.startswith(HEDGE_TEXT), answer.text
     assert claim not in answer.text and answer.references
     assert [s.status for s in answer.sentences + answer.draft if s.text == claim] == ["unsupported"]  # listed, not shown

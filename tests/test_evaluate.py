@@ -24,7 +24,7 @@ ROW = {
 }
 
 
-@pytest.mark.parametrize("name", ["dev.jsonl", "users.jsonl", "users2.jsonl"])
+@pytest.mark.parametrize("name", ["dev.jsonl", "users.jsonl", "users2.jsonl", "offtopic_tune.jsonl", "offtopic_test.jsonl"])
 def test_question_sets_pass_their_checker(name):
     proc = subprocess.run([sys.executable, str(DEV.parent / "check_dev.py"), "--dev", str(DEV.parent / name)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
