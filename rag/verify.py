@@ -221,6 +221,8 @@ def _states_the_work(i: int, cited: list[int], scores: list[list[Support]], sour
         k, sentence_roles = scores[i][n - 1].sentence, source_roles.get(n)
         if sentence_roles is None or not 0 <= k < len(sentence_roles) or sentence_roles[k] == "background":
             return False
+        if "contribution" not in sentence_roles:  # where the background ends is unknown
+            return False
     return True
 
 
