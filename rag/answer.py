@@ -173,7 +173,7 @@ class Answerer:
         hedge = p is not None and p < a.hedge_below and not focus and not names_top
         if hedge and a.hedged_answer == "quotes":
             # "the closest papers say:" is followed by what they say, not by the model's claims about them
-            quoted = self.extractive(sources, retrieved, Answer(**base, text=""))
+            quoted = self.extractive(sources, retrieved, Answer(**base, text=""), several=True if a.hedged_quotes == "papers" else None)
             if quoted.mode == "extractive":
                 quoted.hedged, quoted.text = True, f"{HEDGE_TEXT} {quoted.text}"
                 return _finish(quoted, t0)
@@ -203,9 +203,9 @@ class Answerer:
         timings.verification_s = time.perf_counter() - t1
         return _finish(answer, t0)
 
-    def extractive(self, sources: list[Source], retrieved: list[RetrievedPaper], answer: Answer) -> Answer:
+    def extractive(self, sources: list[Source], retrieved: list[RetrievedPaper], answer: Answer, *, several: bool | None = None) -> Answer:
         """See :func:`rag.verify.extractive`."""
-        return extractive(sources, retrieved, answer, self.settings)
+        return extractive(sources, retrieved, answer, self.settings, several=several)
 
     def verify(
         self, raw: str, sources: list[Source], retrieved: list[RetrievedPaper], answer: Answer, *, drop_unsupported: bool = False

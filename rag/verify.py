@@ -29,17 +29,20 @@ from .sources import Source, normalize_copied_headers, without_instructions
 from .support import Evidence, Support, SupportJudge
 
 
-def extractive(sources: list[Source], retrieved: list[RetrievedPaper], answer: Answer, settings: Settings) -> Answer:
+def extractive(
+    sources: list[Source], retrieved: list[RetrievedPaper], answer: Answer, settings: Settings, *, several: bool | None = None
+) -> Answer:
     """Answer from the evidence, each sentence quoted and cited. A question about several
-    papers ("Which papers ...", comparisons) gets the best evidence sentence of the best
-    source and of the next ones that are nearly as relevant; any other question is about
-    one paper, the one retrieval ranks first, and gets its best evidence sentences (one of
-    them the sentence that states the figure the question asks for, when there is one)."""
+    papers ("Which papers ...", comparisons; or ``several=True``) gets the best evidence
+    sentence of the best source and of the next ones that are nearly as relevant; any other
+    question is about one paper, the one retrieval ranks first, and gets its best evidence
+    sentences (one of them the sentence that states the figure the question asks for, when
+    there is one)."""
     a = settings.answer
     ranked = [(s, s.evidence.best) for s in sources if s.evidence is not None and s.evidence.best is not None]
     if not ranked:
         return answer
-    if asks_for_several(answer.question):
+    if asks_for_several(answer.question) if several is None else several:
         top = max(ev.score for _, ev in ranked)
         chosen = [(s, ev) for s, ev in ranked if ev.score >= top * a.extractive_margin][: a.extractive_sentences]
     else:
