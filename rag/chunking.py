@@ -7,14 +7,13 @@ the abstract can be rebuilt from its chunks.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 from .corpus import Paper
+from .environment import offline_tiktoken
 from .settings import ChunkingSettings
 from .text import Span, split_sentences
 
@@ -36,22 +35,9 @@ class Chunk:
 # -- tokens ---------------------------------------------------------------------------
 
 
-def _offline_tiktoken_cache() -> None:
-    """Point tiktoken at the BPE files llama-index ships, so no download is needed."""
-    if os.environ.get("TIKTOKEN_CACHE_DIR"):
-        return
-    import importlib.util
-
-    spec = importlib.util.find_spec("llama_index.core")
-    if spec and spec.submodule_search_locations:
-        cache = Path(list(spec.submodule_search_locations)[0]) / "_static" / "tiktoken_cache"
-        if cache.is_dir():
-            os.environ["TIKTOKEN_CACHE_DIR"] = str(cache)
-
-
 @lru_cache(maxsize=4)
 def token_counter(encoding: str) -> Callable[[str], int]:
-    _offline_tiktoken_cache()
+    offline_tiktoken()
     import tiktoken
 
     enc = tiktoken.get_encoding(encoding)

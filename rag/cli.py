@@ -46,10 +46,9 @@ def _setup_logging(verbose: int) -> None:
     # third-party chatter stays quiet unless -vv
     for name in ("sentence_transformers", "bm25s", "chromadb", "httpx", "urllib3", "transformers", "llama_index"):
         logging.getLogger(name).setLevel(logging.WARNING if verbose < 2 else logging.DEBUG)
-    import os
+    from .environment import quiet_libraries
 
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    quiet_libraries()
 
 
 # -- commands -----------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 
+from .environment import offline_models
 from .errors import ConfigError
 from .settings import EmbeddingSettings, resolve_path
 
@@ -85,10 +86,7 @@ class SentenceTransformerEmbedder:
         return self._model
 
     def _load(self):
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        offline_models()
         from .models import BUNDLED_EMBEDDERS, resolve_embedder_dir
 
         if self.settings.model == BUNDLED_MINILM:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -22,12 +21,11 @@ from typing import Any
 
 import numpy as np
 
+from .environment import chroma_without_telemetry
 from .errors import IndexMissingError, RagError
 from .settings import Settings
 
 log = logging.getLogger(__name__)
-
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 
 @dataclass(frozen=True)
@@ -80,6 +78,7 @@ class StoredChunk:
 
 
 def _client(settings: Settings):
+    chroma_without_telemetry()
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
