@@ -24,7 +24,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ConfigError
 
@@ -101,12 +101,21 @@ class ChunkingSettings(Section):
 
 
 class EmbeddingSettings(Section):
-    provider: Literal["sentence-transformers", "openai", "hashing"] = Field(
+    provider: str = Field(
         "sentence-transformers",
-        description="sentence-transformers: a local model (default: the bundled "
-        "all-MiniLM-L6-v2, offline). openai: the OpenAI embeddings API. hashing: a "
+        description="A name registered in rag/embeddings.py (EMBEDDERS). sentence-transformers: a local model "
+        "(default: the bundled all-MiniLM-L6-v2, offline). openai: the OpenAI embeddings API. hashing: a "
         "deterministic bag-of-words embedder with no model, for fast tests.",
     )
+
+    @field_validator("provider")
+    @classmethod
+    def _registered_provider(cls, value: str) -> str:
+        from .embeddings import EMBEDDERS  # the registry is the list of names: a new backend needs no edit here
+
+        if value not in EMBEDDERS:
+            raise ValueError(f"unknown embedding provider '{value}' (known: {', '.join(EMBEDDERS)})")
+        return value
     model: str = Field(
         "all-MiniLM-L6-v2",
         description="Model name. For sentence-transformers, 'all-MiniLM-L6-v2' is the "
@@ -199,13 +208,22 @@ class RetrievalSettings(Section):
 
 
 class LLMSettings(Section):
-    backend: Literal["llama-cpp", "openai", "extractive"] = Field(
+    backend: str = Field(
         "llama-cpp",
-        description="llama-cpp: a local GGUF model in this process (offline). openai: the "
+        description="A name registered in rag/llm.py (LLMS). llama-cpp: a local GGUF model in this process (offline). openai: the "
         "OpenAI API, or any OpenAI-compatible endpoint when base_url is set (llama.cpp "
         "server, vLLM, Ollama). extractive: no LLM; answers with the best-matching source "
         "sentences (a baseline, and a fallback with no model at all).",
     )
+    @field_validator("backend")
+    @classmethod
+    def _registered_backend(cls, value: str) -> str:
+        from .llm import LLMS  # the registry is the list of names: a new backend needs no edit here
+
+        if value not in LLMS:
+            raise ValueError(f"unknown LLM backend '{value}' (known: {', '.join(LLMS)})")
+        return value
+
     model: str = Field(
         "qwen2.5-coder-0.5b-instruct-q4_k_m",
         description="llama-cpp: a bundled model name (qwen2.5-coder-0.5b-instruct-q4_k_m, "
@@ -542,7 +560,7 @@ def load_settings(
         where = f" (from {source})" if source else ""
         if err["type"] == "extra_forbidden":
             raise ConfigError(f"unknown setting '{key}'{where}") from None
-        raise ConfigError(f"setting '{key}'{where}: {err['msg']}") from None
+        raise ConfigError(f"setting '{key}'{where}: {err['msg'].removeprefix('Value error, ')}") from None
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:

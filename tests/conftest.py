@@ -8,12 +8,53 @@ from pathlib import Path
 
 import pytest
 
+from rag.llm import register as register_llm
 from rag.settings import PROJECT_ROOT, Settings, load_settings
 
 SEEDS = PROJECT_ROOT / "data" / "seeds"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+
+class ScriptedLLM:
+    """The tests' LLM: registered like the real backends (``llm.backend = "scripted"``), it
+    replies with the texts queued on it, in order, then with ``default``, and keeps the
+    prompts it was given. Answer-logic tests use it where the real model cannot be made to
+    produce a case on demand; the end-to-end tests use the real model."""
+
+    name = "scripted"
+
+    def __init__(self, settings: Settings | None = None):
+        self.replies: list[str] = []
+        self.default = "The sources do not answer this question."
+        self.prompts: list = []
+
+    def enqueue(self, *texts: str) -> ScriptedLLM:
+        self.replies.extend(texts)
+        return self
+
+    def complete(self, messages, *, max_tokens=None, on_token=None, cancel=None):
+        from rag.llm import Completion
+
+        self.prompts.append(messages)
+        text = self.replies.pop(0) if self.replies else self.default
+        if on_token is not None:
+            on_token(text)
+        return Completion(text, self.name, sum(len(m.content) for m in messages) // 4, len(text.split()), 0.0, 0.0, "stop", True)
+
+
+register_llm("scripted")(ScriptedLLM)
+
+
+def scripted_llm(settings: Settings, default: str | None = None) -> ScriptedLLM:
+    """A ScriptedLLM made the way the pipeline makes any backend (rag.llm.make_llm)."""
+    from rag.llm import make_llm
+
+    llm = make_llm(settings.model_copy(update={"llm": settings.llm.model_copy(update={"backend": "scripted"})}))
+    if default is not None:
+        llm.default = default
+    return llm
 
 
 def make_settings(store: Path, **overrides) -> Settings:

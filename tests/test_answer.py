@@ -3,7 +3,7 @@
 import asyncio
 
 import pytest
-from conftest import check_references
+from conftest import check_references, scripted_llm
 
 from rag.answer import UNSUPPORTED_NOTE, Answerer, AnswerStream, build_sources, clean_question
 from rag.errors import RagError
@@ -11,15 +11,11 @@ from rag.text import neutralize
 
 pytestmark = pytest.mark.slow
 
-class UnsupportedLLM:
-    """A scripted model whose draft no source supports (verification rejects it)."""
+def UnsupportedLLM(settings=None):  # noqa: N802 - reads like the class it stands for
+    """The registered scripted LLM, with a draft no source supports (verification rejects it)."""
+    from rag.settings import load_settings
 
-    name = "scripted"
-
-    def complete(self, messages, **kw):
-        from rag.llm import Completion
-
-        return Completion("Bananas are rich in potassium [1].", self.name, 10, 5)
+    return scripted_llm(settings or load_settings(), default="Bananas are rich in potassium [1].")
 
 
 SOFT_TEACHER = "What is the soft teacher mechanism in semi-supervised object detection?"

@@ -71,3 +71,18 @@ def test_an_unknown_backend_is_a_config_error_for_both_registries():
         make_llm(llm)
     with pytest.raises(ConfigError, match=r"unknown embedding.provider 'nope' \(known: sentence-transformers, "):
         make_embedder(s.embedding.model_copy(update={"provider": "nope"}))
+
+
+def test_a_backend_registered_outside_the_package_is_a_valid_setting():
+    """The registries are the lists of names: the tests' scripted LLM (registered in
+    conftest.py) is a valid llm.backend with no edit to settings.py, and make_llm builds it."""
+    from conftest import ScriptedLLM
+
+    from rag.llm import make_llm
+    from rag.settings import load_settings
+
+    settings = load_settings(overrides={"llm.backend": "scripted"}, environ={})
+    llm = make_llm(settings)
+    assert isinstance(llm, ScriptedLLM)
+    assert llm.enqueue("first [1].").complete([]).text == "first [1]."
+    assert llm.complete([]).text == llm.default
