@@ -61,6 +61,14 @@ def config_dir() -> Path:
     return Path(os.environ.get("RAG_CONFIG_DIR") or PROJECT_ROOT / "config")
 
 
+def _registered(value: str, registry: dict, what: str) -> str:
+    """A backend name must be registered (rag/llm.py, rag/embeddings.py): the registries are the
+    lists of names, so a new backend needs no edit here."""
+    if value not in registry:
+        raise ValueError(f"unknown {what} '{value}' (known: {', '.join(registry)})")
+    return value
+
+
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, strict=True)
 
@@ -111,11 +119,9 @@ class EmbeddingSettings(Section):
     @field_validator("provider")
     @classmethod
     def _registered_provider(cls, value: str) -> str:
-        from .embeddings import EMBEDDERS  # the registry is the list of names: a new backend needs no edit here
+        from .embeddings import EMBEDDERS
 
-        if value not in EMBEDDERS:
-            raise ValueError(f"unknown embedding provider '{value}' (known: {', '.join(EMBEDDERS)})")
-        return value
+        return _registered(value, EMBEDDERS, "embedding provider")
     model: str = Field(
         "all-MiniLM-L6-v2",
         description="Model name. For sentence-transformers, 'all-MiniLM-L6-v2' is the "
@@ -218,11 +224,9 @@ class LLMSettings(Section):
     @field_validator("backend")
     @classmethod
     def _registered_backend(cls, value: str) -> str:
-        from .llm import LLMS  # the registry is the list of names: a new backend needs no edit here
+        from .llm import LLMS
 
-        if value not in LLMS:
-            raise ValueError(f"unknown LLM backend '{value}' (known: {', '.join(LLMS)})")
-        return value
+        return _registered(value, LLMS, "LLM backend")
 
     model: str = Field(
         "qwen2.5-coder-0.5b-instruct-q4_k_m",
