@@ -79,7 +79,6 @@ def sentence_spans(text: str) -> list[Span]:
     return out
 
 
-
 # -- control characters ---------------------------------------------------------------
 
 # terminal escape sequences: CSI ("\x1b[31m") and OSC ("\x1b]0;title\x07"), removed whole
@@ -132,10 +131,13 @@ def instruction_sentences(text: str) -> list[tuple[int, int]]:
 _NUM_LIST = r"\d+(?:\s*(?:[-–,;]|,?\s*and)\s*\d+)*\s*,?"
 MARKER = re.compile(rf"[\[【]\s*(?:sources?\s*:?\s*)?({_NUM_LIST})\s*[\]】]", re.I)
 
+
 def neutralize(text: str) -> str:
     """Source text is data: citation-like markers inside it become parentheses."""
     return MARKER.sub(lambda m: "(" + m.group(0)[1:-1] + ")", text)
 
+
+# -- messages -------------------------------------------------------------------------
 
 
 def shorten(text: str, n: int = 160) -> str:

@@ -157,7 +157,7 @@ def verify(raw: str, sources: list[Source], retrieved: list[RetrievedPaper], ans
         # "It uses ...", "This method ...": goes on about the source of the sentence kept before it
         continues = i - 1 in kept and decisions[i - 1].sources == d.sources and leans_on_previous(sentences[i].text)
         if d.sources and set(d.sources) <= answering and (
-            rels[i] >= a.detail_relevance_threshold or continues or _states_the_work(i, d.sources, scores, source_roles, rels)
+            rels[i] >= a.detail_relevance_threshold or continues or _states_the_work(d.sources, scores[i], source_roles, rels[i])
         ):
             details.add(i)  # a supporting detail of an answer given from these sources
             kept.add(i)
@@ -211,17 +211,18 @@ def verify(raw: str, sources: list[Source], retrieved: list[RetrievedPaper], ans
 TITLE_SENTENCE = -1  # Support.sentence of a sentence accepted because it is a source's title
 
 
-def _states_the_work(i: int, cited: list[int], scores: list[list[Support]], source_roles: dict[int, list[str]], rels: list[float]) -> bool:
-    """Is sentence ``i`` backed, in every source it cites, by what the paper itself does (its
+def _states_the_work(cited: list[int], supports: list[Support], source_roles: dict[int, list[str]], relevance: float) -> bool:
+    """Is a sentence (its ``supports`` by each source, its ``relevance``) backed, in every source
+    it cites, by what the paper itself does (its
     contribution or a later sentence: method, mechanism, result), not by its background?
     Such a sentence of a source that answers the question is a detail of that answer ("Bottleneck
     Sampling performs high-resolution denoising in the first and last steps ...") even when it
     shares few words with the question. A link or a sentence that says the question back
     (relevance 0) is not."""
-    if rels[i] <= 0 or not source_roles:
+    if relevance <= 0 or not source_roles:
         return False
     for n in cited:
-        k, sentence_roles = scores[i][n - 1].sentence, source_roles.get(n)
+        k, sentence_roles = supports[n - 1].sentence, source_roles.get(n)
         if sentence_roles is None or not 0 <= k < len(sentence_roles) or sentence_roles[k] == "background":
             return False
         if "contribution" not in sentence_roles:  # where the background ends is unknown
