@@ -8,6 +8,9 @@ Formats
   other fields are kept as extra metadata).
 * BEIR (``corpus.jsonl``-style): one object per line with ``_id``, ``title``, ``text``.
 
+LaTeX that scraping left in titles and abstracts ("40\\%", "2.4times" for 2.4×) is undone
+when the collection is loaded, unless ``corpus.clean_latex`` is off.
+
 A paper's id is derived from its normalized title, so the same paper listed in several
 files is one paper that remembers every file (and line) it came from. The same title with
 a different abstract is an error naming both places, and so is an ``id`` (or BEIR ``_id``)
@@ -28,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import CorpusError
-from .text import clean_text, shorten
+from .text import clean_text, detex, shorten
 
 MAX_TITLE_CHARS = 500
 MIN_ABSTRACT_CHARS = 20
@@ -236,8 +239,9 @@ def iter_collection_files(paths: Iterable[Path]) -> Iterator[Path]:
             raise CorpusError(str(path), None, "no such file or folder")
 
 
-def load_collection(paths: Iterable[Path], max_abstract_chars: int = 100_000) -> list[Paper]:
-    """Read every file, merge duplicates by normalized title, return papers in first-seen order."""
+def load_collection(paths: Iterable[Path], max_abstract_chars: int = 100_000, clean_latex: bool = True) -> list[Paper]:
+    """Read every file, merge duplicates by normalized title, return papers in first-seen order.
+    With ``clean_latex``, LaTeX left in titles and abstracts is undone (:func:`rag.text.detex`)."""
     merged: dict[str, Paper] = {}
     first_where: dict[str, str] = {}
     ids: dict[tuple[str, str], tuple[str, str]] = {}  # (id field, external id) -> (first place, text)
@@ -250,6 +254,8 @@ def load_collection(paths: Iterable[Path], max_abstract_chars: int = 100_000) ->
         else:
             raise CorpusError(str(path), None, f"unknown collection format '{suffix}' (use .txt seed files or .jsonl)")
         for rec in records:
+            if clean_latex:
+                rec = _Record(detex(rec.title), detex(rec.abstract), rec.path, rec.line, rec.extra)
             for key in ("id", "_id"):
                 ext = rec.extra.get(key)
                 if ext is None:

@@ -93,7 +93,7 @@ def ingest(
     from filelock import FileLock, Timeout
 
     t0 = time.perf_counter()
-    papers = load_collection(paths or settings.corpus_paths(), settings.corpus.max_abstract_chars)
+    papers = load_collection(paths or settings.corpus_paths(), settings.corpus.max_abstract_chars, settings.corpus.clean_latex)
     embedder = embedder or make_embedder(settings.embedding)
 
     path = lock_path(settings)

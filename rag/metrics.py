@@ -75,8 +75,11 @@ def citation_recall_precision(citations: Sequence[Sequence[int]], supports: Supp
     return recall, precision, total
 
 
+_MULTIPLE = re.compile(r"(?<=\d)\s*(?:\$?\\times\$?|×|times\b|x\b)")  # "2.4×" = "2.4 times" = "2.4x" = "2.4times"
+
+
 def _norm(text: str) -> str:
-    text = text.lower().replace("\\%", "%")
+    text = _MULTIPLE.sub("x", text.lower().replace("\\%", "%"))
     return " ".join(re.findall(r"[\w.%+-]+", text))
 
 

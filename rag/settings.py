@@ -86,6 +86,12 @@ class CorpusSettings(Section):
         description="An abstract longer than this is an input error (it is almost "
         "certainly a whole paper or a broken file, not an abstract).",
     )
+    clean_latex: bool = Field(
+        True,
+        description="Undo LaTeX that scraping left in titles and abstracts where it has one "
+        "clear reading: `40\\%` is read as 40 %, `2.4times` as 2.4×, `\\eg` as e.g.; "
+        "unknown macros stay as they are.",
+    )
 
 
 class ChunkingSettings(Section):

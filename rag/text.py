@@ -11,6 +11,9 @@ may import this one):
 * citation markers: :data:`MARKER` parses "[1]", "[1, 2]", "[Source 2]", ...;
   :func:`neutralize` turns markers inside source text into parentheses, so a source can
   never cite;
+* LaTeX left in scraped abstracts: :func:`detex` ("\\%" -> "%", "2.4times" -> "2.4×");
+* voice: :func:`third_person` says a paper's "we"/"our" as "the authors"/"their", so an
+  answer never speaks as if the system wrote the paper;
 * :func:`shorten` for error messages.
 """
 
@@ -135,6 +138,60 @@ MARKER = re.compile(rf"[\[【]\s*(?:sources?\s*:?\s*)?({_NUM_LIST})\s*[\]】]", 
 def neutralize(text: str) -> str:
     """Source text is data: citation-like markers inside it become parentheses."""
     return MARKER.sub(lambda m: "(" + m.group(0)[1:-1] + ")", text)
+
+
+# -- LaTeX in scraped abstracts ---------------------------------------------------------
+
+# Abstracts copied from arXiv pages keep some LaTeX: "\%", "\&", "$\times$", "{\em x}", and
+# some lost part of a command on the way ("2.4times" was "2.4$\times$", "\1,890" was "\$1,890").
+# Only what has one clear reading is undone; unknown macros ("\name", "\METHOD") stay.
+_LATEX: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"\\url\{([^{}\s]*)\}"), r"\1"),
+    (re.compile(r"\{\\(?:em|it|bf|textit|textbf|emph)\s+([^{}]*)\}"), r"\1"),
+    (re.compile(r"\\(?:emph|textit|textbf)\{([^{}]*)\}"), r"\1"),
+    (re.compile(r"\$?\\times\$?"), "×"),
+    (re.compile(r"\$\\cdot\$|\\cdot\b"), "·"),
+    (re.compile(r"\$\\(?:sim|approx)\$"), "~"),
+    (re.compile(r"\$\\(?:leq|le)\$"), "≤"),
+    (re.compile(r"\$\\(?:geq|ge)\$"), "≥"),
+    (re.compile(r"\$\\pm\$"), "±"),
+    (re.compile(r"(?<=\d)times\b"), "×"),  # "2.4times": never English
+    (re.compile(r"\\([%&$#_])"), r"\1"),
+    (re.compile(r"\\(?=\d)"), "$"),  # "\1,890": a "\$" that lost its "$"
+    (re.compile(r"\\eg\b\.?"), "e.g."),
+    (re.compile(r"\\ie\b\.?"), "i.e."),
+    (re.compile(r"\\etc\b\.?"), "etc."),
+    (re.compile(r"\\etal\b\.?"), "et al."),
+    (re.compile(r"\$([A-Za-z][^$\s\\]{0,20})\$"), r"\1"),  # "$Q^*$" -> "Q^*": a symbol, not money
+]
+
+
+def detex(text: str) -> str:
+    """``text`` with the LaTeX of scraped abstracts undone where it has one clear reading."""
+    if "\\" not in text and "times" not in text and "$" not in text:
+        return text
+    for pattern, repl in _LATEX:
+        text = pattern.sub(repl, text)
+    return text
+
+
+# -- voice ----------------------------------------------------------------------------
+
+_FIRST_PERSON = {"we": "the authors", "our": "their", "ours": "theirs", "us": "them", "ourselves": "themselves"}
+_FIRST_PERSON_WORD = re.compile(r"\b(?:[Ww]e|[Oo]urs|[Oo]ur|[Oo]urselves|us)\b(?!['’]|\.\w)")
+
+
+def third_person(sentence: str) -> str:
+    """A paper's sentence as said about the paper: "we propose" -> "the authors propose",
+    "our method" -> "their method" (the replacements are plural, so verbs still agree).
+    "US" (capitals) and words that contain these letters are left alone."""
+
+    def swap(m: re.Match[str]) -> str:
+        word = m.group(0)
+        new = _FIRST_PERSON[word.lower()]
+        return new[0].upper() + new[1:] if word[0].isupper() else new
+
+    return _FIRST_PERSON_WORD.sub(swap, sentence)
 
 
 # -- messages -------------------------------------------------------------------------

@@ -124,3 +124,21 @@ def test_strip_controls_keeps_layout_and_drops_terminal_escapes():
     from rag.text import strip_controls
 
     assert strip_controls("a\x1b]0;pwned\x07b\x1b[2Jc\n- d\te\x00") == "abc\n- d\te"
+
+
+def test_latex_is_undone_unless_turned_off(tmp_path):
+    f = write(tmp_path / "a.txt", "Paper $Q^*$\n\nWe cut cost by 40\\% and run 2.4times faster, for \\1,890 in total. It works.\n")
+    clean = load_collection([f])[0]
+    assert clean.title == "Paper Q^*"
+    assert clean.abstract == "We cut cost by 40% and run 2.4× faster, for $1,890 in total. It works."
+    raw = load_collection([f], clean_latex=False)[0]
+    assert raw.abstract.startswith("We cut cost by 40\\% and run 2.4times faster, for \\1,890")
+    assert clean.id == raw.id  # the same paper either way
+
+
+def test_bundled_seeds_keep_no_scraped_percent_or_times():
+    import re
+
+    papers = load_collection([SEEDS])
+    assert not [p.title for p in papers if "\\%" in p.abstract or re.search(r"\dtimes\b", p.abstract)]
+    assert any("$1,890" in p.abstract for p in papers)

@@ -69,6 +69,10 @@ def test_key_fact_recall():
     answer = "It reaches 72\\% utilization and 225 TFLOPs/s on A100 GPUs."
     assert key_fact_recall(answer, ["72%", "225 TFLOPs/s", "H100"]) == pytest.approx(2 / 3)
     assert key_fact_recall("Scaled  to 1.16 BILLION parameters", ["1.16 billion parameter"]) == 1.0
+    # a speed-up reads the same however the sign was scraped or written
+    for written in ("1.8× faster", "1.8times faster", "1.8 times faster", "1.8x faster", "1.8$\\times$ faster"):
+        assert key_fact_recall(f"It is {written} than RT-DETR.", ["1.8times faster", "1.8× faster"]) == 1.0, written
+    assert key_fact_recall("It is 1.8 faster.", ["1.8× faster"]) == 0.0
 
 
 def test_percentile_matches_numpy():

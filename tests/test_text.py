@@ -1,0 +1,52 @@
+"""rag/text.py: LaTeX left in scraped abstracts, and the papers' first person in answers."""
+
+import pytest
+
+from rag.text import detex, third_person
+
+
+@pytest.mark.parametrize(
+    "raw, clean",
+    [
+        (r"with only \1,890 economical cost", "with only $1,890 economical cost"),  # a "\$" that lost its "$"
+        ("1.8times faster than RT-DETR", "1.8× faster than RT-DETR"),
+        ("~20.57times speed-up", "~20.57× speed-up"),
+        (r"up to 40\% and 5\%", "up to 40% and 5%"),
+        (r"a 1.16$\times$ speed-up", "a 1.16× speed-up"),
+        (r"the {\em glassiness} of", "the glassiness of"),
+        (r"Q\&A (\eg text prompts)", "Q&A (e.g. text prompts)"),
+        (r"regularization, \etc. However", "regularization, etc. However"),
+        (r"see \url{https://github.com/x/y}", "see https://github.com/x/y"),
+        ("From $r$ to $Q^*$: Your Language Model", "From r to Q^*: Your Language Model"),
+        (r"HyperZ$\cdot$Z$\cdot$W Operator", "HyperZ·Z·W Operator"),
+        # English and unknown macros stay
+        ("25 times more data, sometimes", "25 times more data, sometimes"),
+        (r"framework named {\name}, \METHOD learns", r"framework named {\name}, \METHOD learns"),
+        ("costs $5 and $10 per hour", "costs $5 and $10 per hour"),
+        ("plain text", "plain text"),
+    ],
+)
+def test_detex(raw, clean):
+    assert detex(raw) == clean
+
+
+def test_detex_is_idempotent():
+    for raw in (r"\1,890 and 40\%", "2.4times", r"{\em x} \eg"):
+        assert detex(detex(raw)) == detex(raw)
+
+
+@pytest.mark.parametrize(
+    "sentence, said",
+    [
+        ("We propose to mask 75% of the patches [1].", "The authors propose to mask 75% of the patches [1]."),
+        ("In this work, we train our model on US data.", "In this work, the authors train their model on US data."),
+        ("Our contributions are twofold: first, we crafted ours.", "Their contributions are twofold: first, the authors crafted theirs."),
+        ("This allows us to scale ourselves.", "This allows them to scale themselves."),
+        # words that merely contain the letters, capitals, contractions
+        ("The welder used westward power; WE embeddings.", "The welder used westward power; WE embeddings."),
+        ("We'd say so.", "We'd say so."),
+        ("No first person here.", "No first person here."),
+    ],
+)
+def test_third_person(sentence, said):
+    assert third_person(sentence) == said
