@@ -31,6 +31,7 @@ from .evidence import EvidenceSelector, PaperEvidence
 from .figures import Figure, asked_figure, states_figure, with_figure
 from .llm import LLM, GenerationCancelled, LLMUnavailable, Message, TokenCallback, make_llm
 from .prompts import load_prompt
+from .relevance import asks_for_several
 from .retrieve import PaperHit, Retriever
 from .schema import (
     ABSTAIN_TEXT,
@@ -198,6 +199,10 @@ class Answerer:
         confident = p is None or p >= max(threshold, a.extractive_above) or bool(focus) or names_top
         if answer.abstained and answer.abstain_reason in ("unsupported", "empty", "model") and confident:
             answer = self.extractive(sources, retrieved, answer)
+        elif a.require_top_source and answer.mode == "generated" and confident and not focus and not hedge and not asks_for_several(question):
+            if hits[0].paper_id not in {r.paper_id for r in answer.references}:
+                # a question about one paper, answered from another: the model copied the wrong source
+                answer = self.extractive(sources, retrieved, answer, several=False)
         if hedge and not answer.abstained:
             answer.hedged, answer.text = True, f"{HEDGE_TEXT} {answer.text}"
         timings.verification_s = time.perf_counter() - t1

@@ -348,6 +348,13 @@ class AnswerSettings(Section):
         "contribution, method or results: not the background before it); how a method works rarely shares words "
         "with the question. False: only detail_relevance_threshold and continuing sentences decide.",
     )
+    third_person: bool = Field(
+        True,
+        description="Say the papers' first person in the answer as the third: 'we propose' is shown as 'the authors "
+        "propose', 'our method' as 'their method', in generated and quoted answer sentences alike (the reference "
+        "below the answer still quotes the abstract word for word). An answer that says 'we' reads as if the "
+        "system wrote the paper.",
+    )
     abstention_model: str = Field(
         "config/abstention.json",
         description="The fitted abstention model (eval/fit_abstention.py): the question is declined before the LLM "
@@ -391,6 +398,19 @@ class AnswerSettings(Section):
         le=1,
         description="When the model's draft fails verification (or the model declines) and the answerable probability "
         "is at least this (and at least the abstention threshold), answer from the evidence instead (mode extractive).",
+    )
+    require_top_source: bool = Field(
+        True,
+        description="A question about one paper (not 'which papers', not a comparison) whose generated answer does "
+        "not cite the paper retrieval ranks first is answered from that paper's evidence instead (mode extractive). "
+        "Measured on the stop-19 runs (dev, users, users2, paraphrase sets): in 6 such answers the first paper was "
+        "the right one every time, and in 4 of them the cited paper was a wrong one.",
+    )
+    extractive_lead: Literal["contribution", "best"] = Field(
+        "contribution",
+        description="What an extractive answer about one paper quotes first: contribution: the abstract's first "
+        "sentence stating the paper's own work ('we propose ...'), then the best-scoring evidence; best: the "
+        "best-scoring evidence sentences only.",
     )
     extractive_sentences: int = Field(2, ge=1, le=5, description="Evidence sentences quoted by an extractive answer.")
     extractive_margin: float = Field(

@@ -20,13 +20,14 @@ from __future__ import annotations
 
 from .citations import Decision, decide, is_abstention, renumber, split_answer, strip_markers, with_markers
 from .corpus import normalize_title
-from .evidence import leans_on_previous, roles
+from .evidence import EvidenceSentence, leans_on_previous, roles
 from .figures import asked_figure, gives_figure
 from .relevance import asks_for_paper, asks_for_several, judged_relevance, question_echo, sentence_relevance, titles_as_markers
 from .schema import ABSTAIN_TEXT, UNSUPPORTED_NOTE, Answer, Reference, RetrievedPaper, SentenceSupport
 from .settings import Settings
 from .sources import Source, normalize_copied_headers, without_instructions
 from .support import Evidence, Support, SupportJudge
+from .text import third_person
 
 
 def extractive(
@@ -48,6 +49,11 @@ def extractive(
     else:
         first = ranked[0][0]
         best = sorted(first.evidence.sentences, key=lambda ev: -ev.score)[: a.extractive_sentences]
+        lead = _first_contribution(first.evidence.all_sentences) if a.extractive_lead == "contribution" else None
+        if lead is not None and lead not in best:
+            # the sentence that says what the paper does answers "how"/"what"; the best-scoring
+            # sentences alone often share the question's words without saying it
+            best = [lead, *best[: a.extractive_sentences - 1]]
         figure = asked_figure(answer.question) if a.figure_papers else None
         if figure is not None and not any(gives_figure(ev.text, figure) for ev in best):
             # the question asks for a number: quote the evidence sentence that states it
@@ -61,8 +67,9 @@ def extractive(
     numbers: dict[str, int] = {}
     for src, ev in chosen:
         n = numbers.setdefault(src.hit.paper_id, len(numbers) + 1)
-        parts.append(with_markers(ev.text, [n]))
-        answer.sentences.append(SentenceSupport(text=ev.text, citations=[n], status="cited", support=1.0, relevance=ev.score))
+        text = third_person(ev.text) if a.third_person else ev.text
+        parts.append(with_markers(text, [n]))
+        answer.sentences.append(SentenceSupport(text=text, citations=[n], status="cited", support=1.0, relevance=ev.score))
         if n > len(answer.references):
             answer.references.append(Reference(n=n, paper_id=src.hit.paper_id, title=src.hit.title, sentence=ev.text, start=ev.start, end=ev.end, support=1.0))
     answer.text = " ".join(parts)
@@ -178,14 +185,15 @@ def verify(raw: str, sources: list[Source], retrieved: list[RetrievedPaper], ans
     best: dict[int, tuple[tuple[bool, float], int, int]] = {}  # source n -> ((answering, support), sentence idx, evidence idx)
     for i, (s, d) in enumerate(zip(sentences, decisions)):
         numbers = [mapping[n] for n in d.sources]
-        answer.sentences.append(checked[i].model_copy(update={"citations": numbers}))
+        text = third_person(s.text) if a.third_person else s.text
+        answer.sentences.append(checked[i].model_copy(update={"citations": numbers, "text": text}))
         if d.status == "off_topic":
             continue
         if d.status == "unsupported":
             if a.unsupported == "mark":
-                parts.append(f"{s.text} {UNSUPPORTED_NOTE}")
+                parts.append(f"{text} {UNSUPPORTED_NOTE}")
             continue
-        parts.append(with_markers(s.text, numbers))
+        parts.append(with_markers(text, numbers))
         for n in d.sources:  # the reference quotes what backs its best answering (not detail) sentence
             sup = scores[i][n - 1]
             rank = (i not in details, sup.score)
@@ -228,6 +236,12 @@ def _states_the_work(cited: list[int], supports: list[Support], source_roles: di
         if "contribution" not in sentence_roles:  # where the background ends is unknown
             return False
     return True
+
+
+def _first_contribution(sentences: tuple[EvidenceSentence, ...]) -> EvidenceSentence | None:
+    """The first sentence of an abstract that states the paper's own work, if one does."""
+    found = [ev for ev, role in zip(sentences, roles([ev.text for ev in sentences])) if role == "contribution"]
+    return found[0] if found else None
 
 
 def _verification_evidence(source: Source) -> Evidence:

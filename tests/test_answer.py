@@ -168,12 +168,9 @@ def test_short_question_naming_a_paper_is_not_refused(full_index, retriever):
 @pytest.mark.parametrize(
     "question, title, content",
     [
-        pytest.param(
-            "How can a text-to-image diffusion model be trained on a small budget?", "Stretching Each Dollar", r"mask",
-            # Asked first in a process, the 0.5B model answers from Stretching Each Dollar; after other questions
-            # (llama.cpp reuses the cached prompt prefix) it has answered from InstaFlow, source [2]. Known, open.
-            marks=pytest.mark.xfail(strict=False, reason="0.5B model sometimes answers from the second source"),
-        ),
+        # the 0.5B model has answered this one from InstaFlow, source [2]; answer.require_top_source
+        # then answers from Stretching Each Dollar, which retrieval ranks first
+        ("How can a text-to-image diffusion model be trained on a small budget?", "Stretching Each Dollar", r"mask"),
         ("How does Monolith make real-time recommendation training possible?", "Monolith", r"collisionless"),
         ("What is Monolith and what problem does it solve?", "Monolith", r"online training|real-time|collisionless"),
     ],
@@ -203,6 +200,29 @@ def test_extractive_fallback_quotes_the_evidence(full_index, retriever):
     assert answer.draft and answer.draft[0].status == "unsupported"
     assert "Monolith" in answer.references[0].title
     check_references(answer, retriever)
+
+
+def test_an_answer_about_one_paper_that_cites_another_is_answered_from_the_first(full_index, retriever):
+    """The 0.5B model once copied InstaFlow's sentence (source 2) for the README question; retrieval
+    ranks Stretching Each Dollar first. The draft is supported by its source, but it answers from
+    the wrong paper: the answer quotes the first paper instead, in the third person."""
+    settings, _ = full_index
+    draft = (
+        "To train a text-to-image diffusion model on a small budget, we propose a novel text-conditioned pipeline to turn "
+        "Stable Diffusion (SD) into an ultra-fast one-step model, in which we find reflow plays a critical role in "
+        "improving the assignment between noise and images [2]."
+    )
+    llm = scripted_llm(settings, default=draft)
+    answer = Answerer(settings, retriever=retriever, llm=llm).ask(BUDGET)
+    assert "Stretching Each Dollar" in answer.retrieved[0].title
+    assert (answer.status, answer.mode) == ("answered", "extractive")
+    assert [r.title for r in answer.references] == [answer.retrieved[0].title]
+    assert "75%" in answer.text and "the authors propose" in answer.text and "we propose" not in answer.text.lower()
+    assert "we propose" in answer.references[0].sentence  # the reference still quotes the abstract word for word
+    check_references(answer, retriever)
+    off = settings.model_copy(update={"answer": settings.answer.model_copy(update={"require_top_source": False})})
+    before = Answerer(off, retriever=retriever, llm=llm).ask(BUDGET)
+    assert before.mode == "generated" and "InstaFlow" in before.references[0].title  # what the rule changes
 
 
 def test_concurrent_asks_share_one_model_safely(full_index, retriever):
@@ -348,13 +368,15 @@ def test_a_hedged_answer_quotes_the_closest_papers_without_the_llm(full_index, r
         def complete(self, messages, **kw):
             raise AssertionError("a hedged answer called the LLM")
 
+    from rag.text import third_person
+
     settings, _ = full_index
     question = "Which paper recognizes emotions from speech audio?"
     answer = Answerer(settings, retriever=retriever, llm=MustNotRun()).ask(question)
     assert answer.hedged and answer.mode == "extractive" and answer.text.startswith(HEDGE_TEXT + " "), answer.text
     assert answer.tokens.completion == 0 and answer.references
-    for r in answer.references:  # every quote is the paper's own sentence
-        assert r.sentence.rstrip(".") in answer.text and r.sentence == retriever.paper(r.paper_id).abstract[r.start : r.end]
+    for r in answer.references:  # every quote is the paper's own sentence ("we" said as "the authors")
+        assert third_person(r.sentence).rstrip(".") in answer.text and r.sentence == retriever.paper(r.paper_id).abstract[r.start : r.end]
     check_references(answer, retriever)
 
 
