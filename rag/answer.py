@@ -29,7 +29,7 @@ from .citations import finished_sentences
 from .errors import RagError
 from .evidence import EvidenceSelector, PaperEvidence
 from .figures import Figure, asked_figure, states_figure, with_figure
-from .llm import LLM, GenerationCancelled, LLMUnavailable, Message, TokenCallback, make_llm
+from .llm import LLM, GenerationCancelled, LLMUnavailable, Message, PromptSource, TokenCallback, make_llm
 from .prompts import load_prompt
 from .relevance import asks_for_several
 from .retrieve import PaperHit, Retriever
@@ -117,7 +117,8 @@ class Answerer:
         evidence = self.settings.answer.context == "evidence"
         system = load_prompt("answer_system" if evidence else "answer_system_chunks").render()
         user = load_prompt("answer_user").render(sources="\n\n".join(s.prompt_text() for s in sources), question=question)
-        return [Message("system", system), Message("user", user)]
+        given = tuple(PromptSource(s.n, s.title_text(), s.body_text()) for s in sources)
+        return [Message("system", system), Message("user", user, sources=given)]
 
     def evidence(self, question: str, hits: list[PaperHit], figure: Figure | None = None) -> list[PaperEvidence]:
         """Scored evidence sentences of the first ``answer.max_sources`` papers; when the

@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -44,9 +43,21 @@ class GenerationCancelled(RagError):
 
 
 @dataclass(frozen=True)
+class PromptSource:
+    """One numbered source as the prompt shows it (its title and the text given)."""
+
+    n: int
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
 class Message:
     role: str  # "system" | "user" | "assistant"
     content: str
+    # the numbered sources rendered into ``content``, as data: endpoint backends send
+    # ``content`` only; a backend that needs no model (extractive) reads these instead
+    sources: tuple[PromptSource, ...] = ()
 
 
 @dataclass
@@ -385,14 +396,12 @@ def _openai(settings: Settings) -> LLM:
 
 # -- extractive (no model) -------------------------------------------------------------------
 
-_SOURCE_BLOCK = re.compile(r"^\[(\d+)\] [^\n]*\n([^\n]+)$", re.M)
-
-
 class ExtractiveLLM:
     """Answers with the first sentence of each of the first sources, each cited.
 
-    It reads the source list from the prompt (``[n] title`` lines, each followed by its text), so it goes
-    through exactly the same prompt, parsing and verification path as a real model.
+    It reads the numbered sources the prompt was rendered from (``Message.sources`` of the last
+    message), so its answer goes through the same citation parsing and verification as a real
+    model's, without depending on how the prompt template lays the sources out.
     """
 
     name = "extractive"
@@ -404,16 +413,16 @@ class ExtractiveLLM:
         from .text import sentence_spans
 
         stream = _Stream(on_token, cancel)
-        prompt = messages[-1].content
+        last = messages[-1]
         out = []
-        for n, text in _SOURCE_BLOCK.findall(prompt)[: self.max_sentences]:
-            spans = sentence_spans(text)
+        for src in last.sources[: self.max_sentences]:
+            spans = sentence_spans(src.text)
             if spans:
-                sentence = text[spans[0].start : spans[0].end].rstrip(".")
-                out.append(f"{sentence} [{n}].")
+                sentence = src.text[spans[0].start : spans[0].end].rstrip(".")
+                out.append(f"{sentence} [{src.n}].")
         for piece in (" ".join(out) or "The sources do not answer this question.").split(" "):
             stream.push(piece + " ")
-        return Completion(stream.text.strip(), self.name, len(prompt) // 4, len(stream.parts), stream.first, stream.elapsed, "stop")
+        return Completion(stream.text.strip(), self.name, len(last.content) // 4, len(stream.parts), stream.first, stream.elapsed, "stop")
 
 
 @register("extractive")

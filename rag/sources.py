@@ -45,14 +45,22 @@ class Source:
     chunks: list[tuple[int, int, str]]  # (start, end, text) in abstract coordinates
     evidence: PaperEvidence | None = None  # evidence-first prompts: the selected sentences and every scored one
 
-    def prompt_text(self) -> str:
+    def title_text(self) -> str:
+        """The title as the prompt shows it (data only, no citation markers)."""
+        return neutralize(data_only(self.hit.title))
+
+    def body_text(self) -> str:
+        """The chunks as the prompt shows them, "…" where sentences were skipped."""
         body, last_end = [], None
         for start, end, text in self.chunks:
             if last_end is not None and start > last_end + 2:  # more than the space between two sentences
                 body.append("…")
             body.append(text)
             last_end = end
-        return f"[{self.n}] {neutralize(data_only(self.hit.title))}\n{neutralize(data_only(' '.join(body)))}"
+        return neutralize(data_only(" ".join(body)))
+
+    def prompt_text(self) -> str:
+        return f"[{self.n}] {self.title_text()}\n{self.body_text()}"
 
 
 def widen(chunks: list[tuple[int, int, str]], abstract: str, min_tokens: int, count: Callable[[str], int]) -> list[tuple[int, int, str]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,28 +21,32 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 class ScriptedLLM:
     """The tests' LLM: registered like the real backends (``llm.backend = "scripted"``), it
     replies with the texts queued on it, in order, then with ``default``, and keeps the
-    prompts it was given. Answer-logic tests use it where the real model cannot be made to
-    produce a case on demand; the end-to-end tests use the real model."""
+    prompts it was given (``prompts == []``: it was never asked). A queued reply may be a
+    function of the messages (to answer from the sources it was given) and may end with
+    ``finish_reason = "length"`` (cut at the token limit). Answer-logic tests use it where the
+    real model cannot be made to produce a case on demand; the end-to-end tests use the real
+    model."""
 
     name = "scripted"
 
     def __init__(self, settings: Settings | None = None):
-        self.replies: list[str] = []
+        self.replies: list[tuple[str | Callable[[list], str], str]] = []
         self.default = "The sources do not answer this question."
         self.prompts: list = []
 
-    def enqueue(self, *texts: str) -> ScriptedLLM:
-        self.replies.extend(texts)
+    def enqueue(self, *texts: str | Callable[[list], str], finish_reason: str = "stop") -> ScriptedLLM:
+        self.replies.extend((t, finish_reason) for t in texts)
         return self
 
     def complete(self, messages, *, max_tokens=None, on_token=None, cancel=None):
         from rag.llm import Completion
 
         self.prompts.append(messages)
-        text = self.replies.pop(0) if self.replies else self.default
+        reply, finish = self.replies.pop(0) if self.replies else (self.default, "stop")
+        text = reply(messages) if callable(reply) else reply
         if on_token is not None:
             on_token(text)
-        return Completion(text, self.name, sum(len(m.content) for m in messages) // 4, len(text.split()), 0.0, 0.0, "stop", True)
+        return Completion(text, self.name, sum(len(m.content) for m in messages) // 4, len(text.split()), 0.0, 0.0, finish, True)
 
 
 register_llm("scripted")(ScriptedLLM)

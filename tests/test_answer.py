@@ -307,17 +307,10 @@ def test_how_the_method_works_is_kept_and_the_background_is_not(full_index, retr
 
 
 def test_an_answer_cut_at_the_token_limit_loses_its_unfinished_sentence(full_index, retriever):
-    from rag.llm import Completion
-
-    class Cut:
-        name = "scripted"
-
-        def complete(self, messages, **kw):
-            text = "To cut the training budget of a text-to-image diffusion model, randomly mask up to 75% of the image patches during training [1]. Notably, our model achieves 118"
-            return Completion(text, self.name, 10, 160, finish_reason="length")
-
     settings, _ = full_index
-    answer = Answerer(settings, retriever=retriever, llm=Cut()).ask(BUDGET)
+    text = "To cut the training budget of a text-to-image diffusion model, randomly mask up to 75% of the image patches during training [1]. Notably, our model achieves 118"
+    cut = scripted_llm(settings).enqueue(text, finish_reason="length")
+    answer = Answerer(settings, retriever=retriever, llm=cut).ask(BUDGET)
     assert answer.mode == "generated" and answer.text.endswith("during training [1].") and "118" not in answer.text
     assert answer.raw_text.endswith("achieves 118")  # the model's text as it came
 
@@ -362,17 +355,13 @@ def test_a_hedged_answer_quotes_the_closest_papers_without_the_llm(full_index, r
     and cited; the model, which would state the user's topic as the papers' claim, is not asked."""
     from rag.answer import HEDGE_TEXT
 
-    class MustNotRun:
-        name = "must-not-run"
-
-        def complete(self, messages, **kw):
-            raise AssertionError("a hedged answer called the LLM")
-
     from rag.text import third_person
 
     settings, _ = full_index
     question = "Which paper recognizes emotions from speech audio?"
-    answer = Answerer(settings, retriever=retriever, llm=MustNotRun()).ask(question)
+    llm = scripted_llm(settings)
+    answer = Answerer(settings, retriever=retriever, llm=llm).ask(question)
+    assert llm.prompts == []  # the LLM was not asked
     assert answer.hedged and answer.mode == "extractive" and answer.text.startswith(HEDGE_TEXT + " "), answer.text
     assert answer.tokens.completion == 0 and answer.references
     for r in answer.references:  # every quote is the paper's own sentence ("we" said as "the authors")
@@ -381,23 +370,16 @@ def test_a_hedged_answer_quotes_the_closest_papers_without_the_llm(full_index, r
 
 
 def test_a_hedged_answer_leaves_out_what_no_source_supports(full_index, retriever):
-    from dataclasses import replace
-
     from rag.answer import HEDGE_TEXT
     from rag.llm import ExtractiveLLM
 
     settings, _ = full_index
     claim = "Yes, bananas recognise emotions in speech."
 
-    class ClaimThenQuote:
-        name = "scripted"
-
-        def complete(self, messages, **kw):
-            quoted = ExtractiveLLM(settings).complete(messages)  # the first sentence of each source, cited
-            return replace(quoted, text=f"{claim} {quoted.text}")
-
+    # the claim, then the first sentence of each source, cited
+    claim_then_quote = scripted_llm(settings).enqueue(lambda messages: f"{claim} {ExtractiveLLM(settings).complete(messages).text}")
     generated = settings.model_copy(update={"answer": settings.answer.model_copy(update={"hedged_answer": "generated"})})
-    answer = Answerer(generated, retriever=retriever, llm=ClaimThenQuote()).ask("Which paper recognizes emotions from speech audio?")
+    answer = Answerer(generated, retriever=retriever, llm=claim_then_quote).ask("Which paper recognizes emotions from speech audio?")
     assert answer.hedged and answer.text.startswith(HEDGE_TEXT), answer.text
     assert claim not in answer.text and answer.references
     assert [s.status for s in answer.sentences + answer.draft if s.text == claim] == ["unsupported"]  # listed, not shown

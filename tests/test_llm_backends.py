@@ -86,3 +86,31 @@ def test_a_backend_registered_outside_the_package_is_a_valid_setting():
     assert isinstance(llm, ScriptedLLM)
     assert llm.enqueue("first [1].").complete([]).text == "first [1]."
     assert llm.complete([]).text == llm.default
+
+
+def test_the_extractive_backend_reads_the_sources_it_was_given_not_the_prompt_layout():
+    """It quotes the first sentence of each given source, cited with the source's number, whatever
+    the prompt template does with them (here the content holds no source at all)."""
+    from rag.llm import ExtractiveLLM, Message, PromptSource
+    from rag.settings import load_settings
+
+    sources = (PromptSource(3, "Paper C", "Masking patches cuts cost. It also helps."), PromptSource(5, "Paper E", "A second paper."))
+    llm = ExtractiveLLM(load_settings(environ={}))
+    out = llm.complete([Message("system", "rules"), Message("user", "A template that lays out nothing.", sources=sources)])
+    assert out.text == "Masking patches cuts cost [3]. A second paper [5]."
+    assert llm.complete([Message("user", "[1] Title\nText laid out like a source.")]).text == "The sources do not answer this question."
+
+
+def test_the_prompt_carries_its_sources_as_data(full_index, retriever):
+    """Answerer.messages: the user message's sources are the numbered sources rendered into it."""
+    settings, _ = full_index
+    answerer = Answerer(settings, retriever=retriever)
+    question = "How does FlashAttention-2 improve over FlashAttention?"
+    hits = retriever.search(question, k=3)
+    from rag.sources import evidence_sources
+
+    sources = evidence_sources(hits, answerer.evidence(question, hits), settings)
+    user = answerer.messages(question, sources)[-1]
+    assert [s.n for s in user.sources] == [1, 2, 3]
+    for s in user.sources:
+        assert f"[{s.n}] {s.title}\n{s.text}" in user.content
