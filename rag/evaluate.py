@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .corpus import normalize_title
+from .text import detex
 from .errors import RagError
 from .metrics import (
     citation_recall_precision,
@@ -93,7 +94,8 @@ def load_dataset(path: Path, titles: dict[str, str]) -> list[Question]:
             raise RagError(f"{where}: 'answerable' must be true exactly when type is not 'unanswerable'")
         gold = []
         for title in row["gold_titles"]:
-            pid = titles.get(normalize_title(title))
+            # a dataset may spell a title as scraped ("HyperZ$\\cdot$Z"), the index as cleaned (corpus.clean_latex)
+            pid = titles.get(normalize_title(title)) or titles.get(normalize_title(detex(title)))
             if pid is None:
                 raise RagError(f"{where}: gold title not in the index: '{title}'")
             gold.append(pid)

@@ -351,7 +351,8 @@ class AnswerSettings(Section):
     third_person: bool = Field(
         True,
         description="Say the papers' first person in the answer as the third: 'we propose' is shown as 'the authors "
-        "propose', 'our method' as 'their method', in generated and quoted answer sentences alike (the reference "
+        "propose', 'our method' as 'their method', in generated and quoted answer sentences alike, and the model's "
+        "own 'we can use X' as 'you can use X' (the reference "
         "below the answer still quotes the abstract word for word). An answer that says 'we' reads as if the "
         "system wrote the paper.",
     )

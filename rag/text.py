@@ -155,6 +155,8 @@ _LATEX: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\$\\(?:leq|le)\$"), "≤"),
     (re.compile(r"\$\\(?:geq|ge)\$"), "≥"),
     (re.compile(r"\$\\pm\$"), "±"),
+    (re.compile(r"\$\\ell_\{?\\infty\}?\$"), "ℓ∞"),
+    (re.compile(r"\$\\ell_\{?(\d)\}?\$"), r"ℓ\1"),
     (re.compile(r"(?<=\d)times\b"), "×"),  # "2.4times": never English
     (re.compile(r"\\([%&$#_])"), r"\1"),
     (re.compile(r"\\(?=\d)"), "$"),  # "\1,890": a "\$" that lost its "$"
@@ -181,16 +183,22 @@ _FIRST_PERSON = {"we": "the authors", "our": "their", "ours": "theirs", "us": "t
 _FIRST_PERSON_WORD = re.compile(r"\b(?:[Ww]e|[Oo]urs|[Oo]ur|[Oo]urselves|us)\b(?!['’]|\.\w)")
 
 
-def third_person(sentence: str) -> str:
+_ADVICE = re.compile(r"\b([Ww]e)(?=\s+(?:can|could|should|may|might|need to|would need to)\b)")
+
+
+def third_person(sentence: str, *, advice: bool = False) -> str:
     """A paper's sentence as said about the paper: "we propose" -> "the authors propose",
     "our method" -> "their method" (the replacements are plural, so verbs still agree).
-    "US" (capitals) and words that contain these letters are left alone."""
+    With ``advice`` (a sentence the model wrote), "we can use X" is the model addressing the
+    reader: "you can use X". "US" (capitals) and words that contain these letters are left alone."""
 
     def swap(m: re.Match[str]) -> str:
         word = m.group(0)
         new = _FIRST_PERSON[word.lower()]
         return new[0].upper() + new[1:] if word[0].isupper() else new
 
+    if advice:
+        sentence = _ADVICE.sub(lambda m: "You" if m.group(1) == "We" else "you", sentence)
     return _FIRST_PERSON_WORD.sub(swap, sentence)
 
 

@@ -185,7 +185,7 @@ def verify(raw: str, sources: list[Source], retrieved: list[RetrievedPaper], ans
     best: dict[int, tuple[tuple[bool, float], int, int]] = {}  # source n -> ((answering, support), sentence idx, evidence idx)
     for i, (s, d) in enumerate(zip(sentences, decisions)):
         numbers = [mapping[n] for n in d.sources]
-        text = third_person(s.text) if a.third_person else s.text
+        text = third_person(s.text, advice=True) if a.third_person else s.text
         answer.sentences.append(checked[i].model_copy(update={"citations": numbers, "text": text}))
         if d.status == "off_topic":
             continue

@@ -64,6 +64,15 @@ def test_a_retrieval_dataset_needs_no_key_facts(tmp_path):
     ]
 
 
+def test_a_gold_title_spelled_as_scraped_finds_the_cleaned_paper(tmp_path):
+    from rag.corpus import normalize_title
+
+    titles = {normalize_title("HyperZ·Z·W Operator Connects Slow-Fast Networks"): "p3"}  # as the index holds it
+    row = {"id": "a", "question": "fast and slow weights?", "gold_titles": ["HyperZ$\\cdot$Z$\\cdot$W Operator Connects Slow-Fast Networks"]}
+    data = write(tmp_path / "r.jsonl", json.dumps(row) + "\n")
+    assert load_dataset(data, titles)[0].gold == ("p3",)
+
+
 def _beir(folder, qrels="query-id\tcorpus-id\tscore\nq1\td1\t1\nq1\td2\t0\nq2\td1\t2\nq2\td2\t1\n"):
     write(folder / "corpus.jsonl", "\n".join(json.dumps(r) for r in [
         {"_id": "d1", "title": "Stretching Each Dollar: Diffusion Training from Scratch on a Micro-Budget", "text": "x"},

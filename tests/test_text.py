@@ -19,6 +19,7 @@ from rag.text import detex, third_person
         (r"see \url{https://github.com/x/y}", "see https://github.com/x/y"),
         ("From $r$ to $Q^*$: Your Language Model", "From r to Q^*: Your Language Model"),
         (r"HyperZ$\cdot$Z$\cdot$W Operator", "HyperZ·Z·W Operator"),
+        (r"Fast Regression with $\ell_\infty$ Guarantee, unlike $\ell_2$", "Fast Regression with ℓ∞ Guarantee, unlike ℓ2"),
         # English and unknown macros stay
         ("25 times more data, sometimes", "25 times more data, sometimes"),
         (r"framework named {\name}, \METHOD learns", r"framework named {\name}, \METHOD learns"),
@@ -50,3 +51,10 @@ def test_detex_is_idempotent():
 )
 def test_third_person(sentence, said):
     assert third_person(sentence) == said
+
+
+def test_third_person_with_advice_speaks_to_the_reader():
+    said = "To speed up sampling, you can use Bottleneck Sampling, which the authors propose [1]."
+    assert third_person("To speed up sampling, we can use Bottleneck Sampling, which we propose [1].", advice=True) == said
+    assert third_person("We could also prune.", advice=True) == "You could also prune."
+    assert third_person("We can prune 50% of weights.") == "The authors can prune 50% of weights."  # a quote: the authors
