@@ -40,6 +40,15 @@ _CONTRIBUTION = re.compile(
     r"adopt|apply|train|achieve|obtain|reduce|improve|achieves|reduces|improves|proposes|presents|introduces|outperforms?|are|is)",
     re.I,
 )
+# a sentence that announces code, models or data (a release), which answers no question
+_RELEASE = re.compile(
+    r"\b(?:will|aim\s+to|plan\s+to)\s+(?:release|open-source|make)\b"
+    r"|\brelease\s+(?:our|the|all)?\s*(?:complete\s+)?(?:training\s+)?(?:code|codes|models?|weights|implementation|data)\b"
+    r"|\b(?:code|codes|models|weights|samples|demos?|implementation|project\s+page)\b[^.]{0,50}?\b(?:is|are|will\s+be)\s+"
+    r"(?:made\s+)?(?:publicly\s+)?(?:available|released|open-sourced)\b"
+    r"|\bavailable\s+at\b",
+    re.I,
+)
 COS_FLOOR = 0.1  # question-to-sentence cosine of unrelated text with all-MiniLM-L6-v2
 LEXICAL_WEIGHT = 0.35
 
@@ -115,12 +124,16 @@ def relevance(cosine: float, coverage: float) -> float:
 
 
 def roles(sentences: Sequence[str]) -> list[str]:
-    """'background' for the sentences before the first one stating the paper's own work,
-    'contribution' for sentences stating it, 'body' for the rest. Pure."""
-    first = next((i for i, t in enumerate(sentences) if _CONTRIBUTION.search(t)), None)
+    """'release' for a sentence announcing code, models or data ("Code is available at ...",
+    "We aim to release our pipeline ..."); 'background' for the sentences before the first one
+    stating the paper's own work, 'contribution' for sentences stating it, 'body' for the rest. Pure."""
+    release = [bool(_RELEASE.search(t)) for t in sentences]
+    first = next((i for i, t in enumerate(sentences) if not release[i] and _CONTRIBUTION.search(t)), None)
     out = []
     for i, t in enumerate(sentences):
-        if first is not None and i < first:
+        if release[i]:
+            out.append("release")
+        elif first is not None and i < first:
             out.append("background")
         elif _CONTRIBUTION.search(t):
             out.append("contribution")
@@ -131,8 +144,9 @@ def roles(sentences: Sequence[str]) -> list[str]:
 
 def role_weighted(score: float, role: str, background_factor: float, contribution_bonus: float) -> float:
     """A sentence's evidence score: background restates the question's topic without
-    answering it; a contribution sentence says what the paper does."""
-    if role == "background":
+    answering it, and a release announcement answers nothing; a contribution sentence says
+    what the paper does."""
+    if role in ("background", "release"):
         return round(score * background_factor, 4)
     if role == "contribution":
         return round(min(1.0, score + contribution_bonus), 4)

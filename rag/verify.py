@@ -231,7 +231,7 @@ def _states_the_work(cited: list[int], supports: list[Support], source_roles: di
         return False
     for n in cited:
         k, sentence_roles = supports[n - 1].sentence, source_roles.get(n)
-        if sentence_roles is None or not 0 <= k < len(sentence_roles) or sentence_roles[k] == "background":
+        if sentence_roles is None or not 0 <= k < len(sentence_roles) or sentence_roles[k] in ("background", "release"):
             return False
         if "contribution" not in sentence_roles:  # where the background ends is unknown
             return False

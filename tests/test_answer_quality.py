@@ -7,7 +7,7 @@ import pytest
 
 from rag.abstention import FEATURES, AbstentionModel, cross_validated, fit_logistic, threshold_for
 from rag.errors import ConfigError
-from rag.evidence import choose, relevance, term_coverage
+from rag.evidence import choose, relevance, role_weighted, roles, term_coverage
 from rag.fusion import score_fusion
 from rag.metrics import near_verbatim
 from rag.relevance import asks_for_paper, asks_for_several, judged_relevance, question_echo, sentence_relevance, titles_as_markers
@@ -164,3 +164,25 @@ def test_only_shown_unsupported_sentences_are_counted_for_the_footer():
     shown = Answer(question="q", text=f"A. {UNSUPPORTED_NOTE} C [1].", sentences=sentences, model="m", settings_hash="h")
     dropped = Answer(question="q", text="C [1].", sentences=sentences, model="m", settings_hash="h")
     assert (shown.marked_unsupported(), dropped.marked_unsupported()) == (1, 0)
+
+
+def test_roles_of_an_abstract():
+    sentences = [
+        "Scaling laws concentrate development in a few labs.",  # before the paper's own work
+        "We propose to randomly mask up to 75% of the image patches.",
+        "It keeps quality with a patch-mixer.",
+        "We aim to release our end-to-end training pipeline to democratize training on micro-budgets.",
+        "Code is available at https://github.com/x/y.",
+        "When labels are not available on the training data, we show that transfer works.",  # not a release
+        "We release X, a dataset of 1M images.",  # a dataset paper's contribution: not a code release
+    ]
+    assert roles(sentences) == ["background", "contribution", "body", "release", "release", "contribution", "body"]
+    assert roles(["Code will be released.", "We present Y."]) == ["release", "contribution"]  # a release is not where the work starts
+
+
+def test_role_weighted():
+    assert role_weighted(0.6, "background", 0.5, 0.1) == 0.3
+    assert role_weighted(0.6, "release", 0.5, 0.1) == 0.3
+    assert role_weighted(0.6, "contribution", 0.5, 0.1) == 0.7
+    assert role_weighted(0.95, "contribution", 0.5, 0.1) == 1.0
+    assert role_weighted(0.6, "body", 0.5, 0.1) == 0.6
