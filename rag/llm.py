@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -27,7 +28,7 @@ from typing import Protocol
 
 from .errors import ConfigError, RagError
 from .settings import LLMSettings, Settings, display_url
-from .text import shorten
+from .text import redact_credentials, shorten
 
 log = logging.getLogger(__name__)
 
@@ -248,8 +249,9 @@ class OpenAILLM:
         self.name = f"openai:{self.settings.model}@{self.where if self.settings.base_url else 'openai'}"
 
     def complete(self, messages, *, max_tokens=None, on_token=None, cancel=None) -> Completion:
-        import httpx
         import openai
+
+        httpx = _http_client()
 
         transient = (openai.APIConnectionError, openai.APITimeoutError, openai.RateLimitError, openai.InternalServerError)
         deadline = time.monotonic() + self.settings.timeout_s
@@ -372,10 +374,11 @@ class OpenAILLM:
         return f"the LLM endpoint {self.where} {what} within llm.timeout_s = {self.settings.timeout_s:g} s"
 
     def _redact(self, text: str) -> str:
-        """Mask the API key (some servers and proxies echo request headers in their errors)."""
+        """Mask the API key and HTTP Basic credentials (a user and password in llm.base_url are
+        sent that way; some servers and proxies echo request headers in their errors)."""
         if len(self._key) >= 4:
             text = text.replace(self._key, "***")
-        return text
+        return redact_credentials(_BASIC_AUTH.sub(r"\1***", text))
 
     def _describe(self, exc: Exception) -> str:
         import openai
@@ -387,6 +390,21 @@ class OpenAILLM:
         if isinstance(exc, openai.RateLimitError):
             return f"the LLM endpoint {self.where} is rate-limiting requests"
         return f"the LLM endpoint {self.where} failed: {shorten(self._redact(str(exc)))}"
+
+
+_BASIC_AUTH = re.compile(r"(\bBasic\s+)[A-Za-z0-9+/=_-]{6,}")
+
+
+def _http_client():
+    """The HTTP library the installed openai client raises errors of (httpx2 from openai 3)."""
+    try:
+        import httpx2
+
+        return httpx2
+    except ImportError:
+        import httpx
+
+        return httpx
 
 
 @register("openai")

@@ -14,6 +14,7 @@ may import this one):
 * LaTeX left in scraped abstracts: :func:`detex` ("\\%" -> "%", "2.4times" -> "2.4×");
 * voice: :func:`third_person` says a paper's "we"/"our" as "the authors"/"their", so an
   answer never speaks as if the system wrote the paper;
+* :func:`redact_credentials` masks the user, password and key of URLs quoted in log lines;
 * :func:`shorten` for error messages.
 """
 
@@ -200,6 +201,18 @@ def third_person(sentence: str, *, advice: bool = False) -> str:
     if advice:
         sentence = _ADVICE.sub(lambda m: "You" if m.group(1) == "We" else "you", sentence)
     return _FIRST_PERSON_WORD.sub(swap, sentence)
+
+
+# -- credentials ----------------------------------------------------------------------
+
+_URL_USERINFO = re.compile(r"\b([a-z][a-z0-9+.-]*://)[^/\s@?#]+@", re.I)
+_URL_SECRET_PARAM = re.compile(r"([?&](?:api[-_]?key|key|token|access[-_]?token|password)=)[^&\s#]+", re.I)
+
+
+def redact_credentials(text: str) -> str:
+    """``text`` with the credentials of any URL in it masked: "http://user:pw@host/?api_key=k"
+    -> "http://***@host/?api_key=***" (for log lines, which quote request URLs)."""
+    return _URL_SECRET_PARAM.sub(r"\1***", _URL_USERINFO.sub(r"\1***@", text))
 
 
 # -- messages -------------------------------------------------------------------------

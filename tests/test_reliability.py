@@ -10,6 +10,7 @@ times) are in tests/test_interrupted_ingest.py.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
@@ -620,17 +621,22 @@ def test_api_key_never_in_errors_logs_json_or_transcripts(full_index, warm, endp
 
 @pytest.mark.slow
 def test_api_key_never_in_cli_output(full_index, endpoint):
-    """`rag ask --json -vv` (debug logging of every library) against a server that echoes the key."""
+    """`rag ask --json -vv` (debug logging of every library) against a server that echoes the key,
+    with a user and password in llm.base_url too (the HTTP client logs every request URL)."""
     settings = full_index[0]
+    with_password = endpoint.replace("://", f"://alice:{SECRET}@", 1)
     proc = run_rag(
         "ask", SOFT_TEACHER, "--json", "-vv", "--set", f"store.path={settings.store.path}", "--set", "llm.backend=openai",
-        "--set", f"llm.base_url={endpoint}/echo500/v1", "--set", "llm.model=fake", "--set", "llm.retries=1", "--set", "llm.timeout_s=10",
+        "--set", f"llm.base_url={with_password}/echo500/v1", "--set", "llm.model=fake", "--set", "llm.retries=1", "--set", "llm.timeout_s=10",
         env={"OPENAI_API_KEY": SECRET},
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert_no_secret(proc.stdout + proc.stderr)
+    basic = base64.b64encode(f"alice:{SECRET}".encode()).decode()
+    assert basic[:16] not in proc.stdout + proc.stderr  # the password, as the Basic header encodes it
     answer = json.loads(proc.stdout)
-    assert answer["status"] == "retrieval_only" and "Bearer ***" in answer["error"]
+    # the client sends the URL's user and password as HTTP Basic auth; the server echoed the header
+    assert answer["status"] == "retrieval_only" and "Authorization: Basic ***" in answer["error"]
     assert "rag: warning: the LLM endpoint" in proc.stderr
 
 

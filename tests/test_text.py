@@ -58,3 +58,27 @@ def test_third_person_with_advice_speaks_to_the_reader():
     assert third_person("To speed up sampling, we can use Bottleneck Sampling, which we propose [1].", advice=True) == said
     assert third_person("We could also prune.", advice=True) == "You could also prune."
     assert third_person("We can prune 50% of weights.") == "The authors can prune 50% of weights."  # a quote: the authors
+
+
+def test_redact_credentials():
+    from rag.text import redact_credentials
+
+    line = 'HTTP Request: POST http://alice:sk-SECRET@127.0.0.1:9/v1/chat/completions?api-key=sk-2&x=1 "HTTP/1.1 200 OK"'
+    assert redact_credentials(line) == 'HTTP Request: POST http://***@127.0.0.1:9/v1/chat/completions?api-key=***&x=1 "HTTP/1.1 200 OK"'
+    assert redact_credentials("https://host:8080/v1?token=abc#frag") == "https://host:8080/v1?token=***#frag"
+    assert redact_credentials("mail alice@example.org, no URL") == "mail alice@example.org, no URL"
+
+
+def test_cli_log_lines_never_show_url_credentials():
+    """The HTTP client logs every request URL (openai 3 logs through 'httpx2', at INFO with -v)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import logging; from rag.cli import _setup_logging; _setup_logging(2);"
+        "logging.getLogger('httpx2').debug('HTTP Request: POST %s', 'http://alice:sk-SECRET@127.0.0.1:9/v1/chat/completions');"
+        "logging.getLogger('rag').warning('endpoint %s', 'http://bob:pw123@h/v1?api_key=sk-KEY')"
+    )
+    err = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stderr
+    assert "http://***@127.0.0.1:9/v1/chat/completions" in err and "http://***@h/v1?api_key=***" in err
+    assert "SECRET" not in err and "pw123" not in err and "sk-KEY" not in err and "alice" not in err
