@@ -273,7 +273,7 @@ class Evaluator:
         t = time.perf_counter()
         text, cited, sentences = self.llamaindex.answer(q.question)
         out: dict[str, Any] = {"answer": text, "latency_s": time.perf_counter() - t}
-        if q.answerable:
+        if q.answerable and q.key_facts:
             out["key_fact_recall"] = key_fact_recall(text, q.key_facts)
         ids = sorted({p for c in cited for p in c})
         index = {p: i for i, p in enumerate(ids)}
@@ -374,7 +374,7 @@ def aggregate(rows: list[dict[str, Any]], retrieval_only: bool) -> dict[str, Any
                 "llamaindex": {
                     "citation_recall": mean([x["citation_recall"] for x in li_answerable if x["citation_recall"] is not None]),
                     "citation_precision": mean([x["citation_precision"] for x in li_answerable if x["citation_precision"] is not None]),
-                    "key_fact_recall": mean([x["key_fact_recall"] for x in li_answerable]),
+                    "key_fact_recall": mean([x["key_fact_recall"] for x in li_answerable if "key_fact_recall" in x]),
                     "latency_p50_s": percentile([x["latency_s"] for x in li], 50),
                 }
             }
