@@ -184,7 +184,7 @@ class RetrievalSettings(Section):
     dense_search: Literal["exact", "chroma"] = Field(
         "exact",
         description="exact: cosine against every chunk vector, kept in the local search cache (deterministic in "
-        "every process; 1282 chunks take well under a millisecond). chroma: Chroma's approximate HNSW query.",
+        "every process; the bundled collection's 1281 chunks take well under a millisecond). chroma: Chroma's approximate HNSW query.",
     )
     candidates: int = Field(
         60,
