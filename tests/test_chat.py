@@ -87,8 +87,13 @@ def test_chat_session(full_index, tmp_path):
     child.sendintr()
     child.expect_exact("(stopped)")
     child.expect_exact(PROMPT)
-    # ... and at the prompt it only cancels the line. (The prompt text can be written before the
+    # the session reads input again after a stopped generation (an empty line gets the hint)
+    child.sendline("")
+    child.expect_exact("type a question, or /help", timeout=60)
+    child.expect_exact(PROMPT)
+    # ... and at the prompt Ctrl-C only cancels the line. (The prompt text can be written before the
     # line editor reads keys; on a loaded machine a Ctrl-C sent at once was lost, so retry.)
+    time.sleep(0.5)
     for attempt in range(5):
         child.sendintr()
         try:
