@@ -61,6 +61,10 @@ class ChatApp:
     # -- the loop -------------------------------------------------------------------------
 
     def run(self) -> int:
+        if threading.current_thread() is threading.main_thread():
+            # Ctrl-C cancels the line (and, while answering, the generation) even when the chat
+            # was started with SIGINT ignored (a parent that ignores it passes that on through exec)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
         self._open_history()
         self.answerer.retriever.warm()  # a missing index fails here, before the banner
         threading.Thread(target=self._load_llm, daemon=True).start()

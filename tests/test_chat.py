@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import sys
 import time
 from pathlib import Path
@@ -18,12 +19,19 @@ PROMPT = "rag> "
 SEARCH_RESULT = r" 1\. .+\r\n(?:\x1b\[[0-9;]*m)* +“"  # rank, title, then the matching sentence (styles may sit between)
 
 
-def spawn(store: Path, home: Path, *extra: str):
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def spawn(store: Path, home: Path, *extra: str, sigint_ignored: bool = False):
     # a fresh HOME for history files; the ONNX export cache stays the real one (no re-export per test)
     cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     env = {**os.environ, "HOME": str(home), "XDG_STATE_HOME": str(home / "state"), "XDG_CACHE_HOME": cache, "TERM": "xterm", "NO_COLOR": "1"}
     env.pop("OPENAI_API_KEY", None)
-    child = pexpect.spawn(RAG, ["chat", "--set", f"store.path={store}", *extra], env=env, encoding="utf-8", timeout=180, dimensions=(50, 220))
+    child = pexpect.spawn(
+        RAG, ["chat", "--set", f"store.path={store}", *extra], env=env, encoding="utf-8", timeout=180, dimensions=(50, 220),
+        preexec_fn=_ignore_sigint if sigint_ignored else None,
+    )
     child.logfile_read = open(home / "screen.log", "a")  # noqa: SIM115 - closed with the child
     return child
 
@@ -32,7 +40,8 @@ def spawn(store: Path, home: Path, *extra: str):
 def test_chat_session(full_index, tmp_path):
     settings, report = full_index
     store = Path(settings.store.path)
-    child = spawn(store, tmp_path)
+    # started with SIGINT ignored, as the full suite's clean-clone run left it: Ctrl-C must still work
+    child = spawn(store, tmp_path, sigint_ignored=True)
     child.expect(rf"460 papers, {report.chunks_total} chunks in papers-")  # what the ingest wrote
     child.expect("qwen2.5-coder-0.5b")
     child.expect_exact(PROMPT)
