@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from .corpus import normalize_title
-from .text import detex
 from .errors import RagError
 from .metrics import (
     citation_recall_precision,
@@ -38,6 +37,7 @@ from .metrics import (
 from .retrieve import Retriever
 from .settings import Settings
 from .support import Evidence
+from .text import detex
 
 log = logging.getLogger(__name__)
 

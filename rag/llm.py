@@ -249,9 +249,8 @@ class OpenAILLM:
         self.name = f"openai:{self.settings.model}@{self.where if self.settings.base_url else 'openai'}"
 
     def complete(self, messages, *, max_tokens=None, on_token=None, cancel=None) -> Completion:
+        import httpx2 as httpx  # openai's HTTP client (openai >= 3); its transport errors are caught below
         import openai
-
-        httpx = _http_client()
 
         transient = (openai.APIConnectionError, openai.APITimeoutError, openai.RateLimitError, openai.InternalServerError)
         deadline = time.monotonic() + self.settings.timeout_s
@@ -393,18 +392,6 @@ class OpenAILLM:
 
 
 _BASIC_AUTH = re.compile(r"(\bBasic\s+)[A-Za-z0-9+/=_-]{6,}")
-
-
-def _http_client():
-    """The HTTP library the installed openai client raises errors of (httpx2 from openai 3)."""
-    try:
-        import httpx2
-
-        return httpx2
-    except ImportError:
-        import httpx
-
-        return httpx
 
 
 @register("openai")

@@ -354,7 +354,6 @@ def test_a_hedged_answer_quotes_the_closest_papers_without_the_llm(full_index, r
     """Below answer.hedge_below, "the closest papers say:" is followed by their own sentences, quoted
     and cited; the model, which would state the user's topic as the papers' claim, is not asked."""
     from rag.answer import HEDGE_TEXT
-
     from rag.text import third_person
 
     settings, _ = full_index
