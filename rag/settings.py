@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -34,10 +33,10 @@ SOURCE_ROOT = Path(__file__).resolve().parent.parent
 def _bundled_root() -> Path:
     """Where the bundled config/, prompts/ and data/seeds/ are: the source checkout (the
     top-level folders are the source of truth), or, for an installed wheel, the copies it
-    ships under ``<prefix>/share/rag-papers``."""
+    ships as package data in ``rag/_bundled`` (pyproject.toml maps them there)."""
     if (SOURCE_ROOT / "config" / "default.toml").is_file():
         return SOURCE_ROOT
-    return Path(sys.prefix) / "share" / "rag-papers"
+    return Path(__file__).resolve().parent / "_bundled"
 
 
 PROJECT_ROOT = _bundled_root()

@@ -25,11 +25,15 @@ def test_wheel_installed_elsewhere_ingests_and_searches(tmp_path):
     # reuse the installed dependencies: the test venv's own site-packages, appended after the new venv's
     site = Path(subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], check=True, capture_output=True, text=True).stdout.strip())
     (site / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--ignore-installed", "-q", "--no-warn-script-location", "--prefix", str(venv), str(wheel)],
-                   check=True, capture_output=True, timeout=300)
-    share = venv / "share" / "rag-papers"  # the data files a wheel installs under <prefix>/share
-    assert (share / "config" / "default.toml").is_file() and (share / "prompts" / "answer_user.md").is_file()
-    assert len(list((share / "data" / "seeds").glob("*.txt"))) == len(list((SOURCE_ROOT / "data" / "seeds").glob("*.txt")))
+    # --target: a plain folder, as `pip install --user` or a vendored install would do; nothing
+    # lands under <prefix>/share, so the bundled files must travel inside the package
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--ignore-installed", "-q", "--no-warn-script-location",
+                    "--target", str(site), str(wheel)], check=True, capture_output=True, timeout=300)
+    bundled = site / "rag" / "_bundled"
+    assert (bundled / "config" / "default.toml").is_file() and (bundled / "prompts" / "answer_user.md").is_file()
+    assert (bundled / "config" / "presets" / "mpnet.toml").is_file() and (bundled / "eval" / "datasets" / "claims.jsonl").is_file()
+    assert len(list((bundled / "data" / "seeds").glob("*.txt"))) == len(list((SOURCE_ROOT / "data" / "seeds").glob("*.txt")))
+    assert not (venv / "share").exists()
 
     work = tmp_path / "elsewhere"
     work.mkdir()
