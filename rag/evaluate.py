@@ -26,6 +26,7 @@ from .corpus import normalize_title
 from .errors import RagError
 from .metrics import (
     citation_recall_precision,
+    cited_papers_recall_precision,
     key_fact_recall,
     mean,
     ndcg_at_k,
@@ -247,6 +248,9 @@ class Evaluator:
                 bare_title_share=mean([float(normalize_title(s.text) in titles) for s in shown]) if shown else None,
                 verbatim_share=mean([float(any(near_verbatim(s.text, ref_sentence[n]) for n in s.citations)) for s in shown]) if shown else None,
             )
+            row["cited_gold_recall"], row["cited_gold_precision"] = cited_papers_recall_precision(
+                {r.paper_id for r in answer.references}, set(q.gold)
+            ) if q.answerable else (None, None)
             ref_paper = {r.n: r.paper_id for r in answer.references}
             # what the user reads: the kept sentences, and unsupported ones when they are shown marked
             marked = self.settings.answer.unsupported == "mark"
@@ -360,6 +364,8 @@ def aggregate(rows: list[dict[str, Any]], retrieval_only: bool) -> dict[str, Any
         }
         for key in ("relevant_share", "detail_share", "bare_title_share", "verbatim_share"):
             metrics[key.replace("relevant_share", "answer_relevance")] = mean([r[key] for r in answered if r.get(key) is not None])
+        for key in ("cited_gold_recall", "cited_gold_precision"):  # papers: which gold papers the answer cites
+            metrics[key] = mean([r[key] for r in answered if r.get(key) is not None])
         metrics["extractive_rate"] = mean([float(r.get("mode") == "extractive") for r in answered])
         metrics["abstention_accuracy"] = mean([float(r["abstained"]) for r in unanswerable])
         metrics["false_abstention_rate"] = mean([float(r["abstained"]) for r in answerable])

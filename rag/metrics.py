@@ -39,6 +39,15 @@ def ndcg_at_k(ranked: Sequence[str], gold: set[str], k: int = 10) -> float:
     return dcg / ideal
 
 
+def cited_papers_recall_precision(cited: set[str], gold: set[str]) -> tuple[float, float | None]:
+    """Paper-level view of one answer: the share of the gold papers it cites, and the share of
+    the papers it cites that are gold (None when it cites none). A low precision is a lower
+    bound: a cited paper outside the gold list may still be relevant."""
+    if not gold:
+        raise ValueError("cited-paper recall needs at least one gold paper")
+    return len(cited & gold) / len(gold), (len(cited & gold) / len(cited) if cited else None)
+
+
 def citation_recall_precision(citations: Sequence[Sequence[int]], supports: Supports) -> tuple[float, float, int]:
     """ALCE citation recall and precision for one answer.
 

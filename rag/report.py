@@ -16,6 +16,8 @@ ANSWER_COLUMNS = (
     "faithfulness",
     "key_fact_recall",
     "key_fact_recall_core",
+    "cited_gold_recall",
+    "cited_gold_precision",
     "abstention_accuracy",
     "false_abstention_rate",
     "hedged_unanswerable",
@@ -124,7 +126,8 @@ def _covered(metrics: dict[str, Any], key: str) -> str:
     covered = metrics.get("covered", {})
     base = {"key_fact_recall_core": "key_fact_recall", "answer_relevance": "citation_recall", "detail_share": "citation_recall",
             "bare_title_share": "citation_recall", "verbatim_share": "citation_recall", "extractive_rate": "citation_recall",
-            "citation_precision": "citation_recall"}.get(key, key)
+            "citation_precision": "citation_recall",
+            "cited_gold_recall": "citation_recall", "cited_gold_precision": "citation_recall"}.get(key, key)
     n = covered.get(base)
     return "" if n is None else str(n)
 

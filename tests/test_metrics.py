@@ -7,7 +7,16 @@ import numpy as np
 import pytest
 from sklearn.metrics import ndcg_score, roc_auc_score
 
-from rag.metrics import auroc, citation_recall_precision, key_fact_recall, ndcg_at_k, percentile, recall_at_k, reciprocal_rank
+from rag.metrics import (
+    auroc,
+    citation_recall_precision,
+    cited_papers_recall_precision,
+    key_fact_recall,
+    ndcg_at_k,
+    percentile,
+    recall_at_k,
+    reciprocal_rank,
+)
 
 
 def test_recall_and_rr_exact():
@@ -90,3 +99,11 @@ def test_auroc_exact_and_matches_sklearn():
     scores = [round(rng.random(), 2) for _ in range(200)]
     labels = [rng.random() < 0.5 for _ in scores]
     assert auroc(scores, labels) == pytest.approx(roc_auc_score(labels, scores))
+
+
+def test_cited_papers_recall_and_precision():
+    assert cited_papers_recall_precision({"a"}, {"a", "b", "c"}) == (1 / 3, 1.0)
+    assert cited_papers_recall_precision({"a", "x"}, {"a", "b"}) == (0.5, 0.5)
+    assert cited_papers_recall_precision(set(), {"a"}) == (0.0, None)
+    with pytest.raises(ValueError):
+        cited_papers_recall_precision({"a"}, set())
