@@ -11,12 +11,18 @@ Citations are renumbered 1..n in order of first use and each reference carries t
 sentence that supports it, with its offsets in the abstract. ``extractive`` is the
 fallback that quotes the evidence when the model's text fails verification.
 
-Index arithmetic: the judge scores all rows in one pass; the question is the last row
-(``question_row``), and ``TITLE_SENTENCE`` marks a support that is a source's title rather
-than one of its sentences.
+Sources are numbered 1..n in prompt order (rag/sources.py) and are looked up by that number,
+the one citations use: ``by_number``, and ``evidence`` and every row of scores are keyed by
+it too (``FIRST_SOURCE`` is the source retrieval ranks first). The judge scores all rows in
+one pass: the sentences' claims, then the echoing sentences whole, then the question, last
+(``question_row``). ``TITLE_SENTENCE`` marks a support that is a source's title rather than
+one of its sentences.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import NamedTuple
 
 from .citations import Decision, decide, is_abstention, renumber, split_answer, strip_markers, with_markers
 from .corpus import normalize_title
@@ -47,7 +53,7 @@ def extractive(
         top = max(ev.score for _, ev in ranked)
         chosen = [(s, ev) for s, ev in ranked if ev.score >= top * a.extractive_margin][: a.extractive_sentences]
     else:
-        first = ranked[0][0]
+        first, _ = ranked[0]
         best = sorted(first.evidence.sentences, key=lambda ev: -ev.score)[: a.extractive_sentences]
         lead = _first_contribution(first.evidence.all_sentences) if a.extractive_lead == "contribution" else None
         if lead is not None and lead not in best:
@@ -79,6 +85,7 @@ def extractive(
     answer.retrieved = retrieved
     return answer
 
+
 def verify(raw: str, sources: list[Source], retrieved: list[RetrievedPaper], answer: Answer, *, judge: SupportJudge, settings: Settings) -> Answer:
     """Check every sentence of the model's text ``raw`` against ``sources`` and fill ``answer``
     (see the module docstring); an answer with nothing left to show is abstained."""
@@ -87,7 +94,8 @@ def verify(raw: str, sources: list[Source], retrieved: list[RetrievedPaper], ans
     answer.retrieved = retrieved
     if not sentences:
         return _abstain(answer, "empty")
-    evidence = [without_instructions(_verification_evidence(s)) for s in sources]
+    by_number = {s.n: s for s in sources}
+    evidence = {s.n: without_instructions(_verification_evidence(s)) for s in sources}
     titles = {normalize_title(s.hit.title): s.n for s in sources}
     named_sources = {titles[k] for k in (normalize_title(s.text) for s in sentences) if k in titles}
     # what each sentence claims beyond saying the question back ("" = it only points at sources)
@@ -100,45 +108,47 @@ def verify(raw: str, sources: list[Source], retrieved: list[RetrievedPaper], ans
     echoed = [i for i, s in enumerate(sentences) if claims[i] != s.text]
     rows = claims + [sentences[i].text for i in echoed] + [answer.question]
     question_row = len(rows) - 1  # the question is scored last, in the same pass
-    scored = judge.score(rows, evidence)
+    # scored[row][n]: support of row by source n (the judge gives each row in source order)
+    scored = [dict(zip(evidence, row)) for row in judge.score(rows, list(evidence.values()))]
     scores = scored[: len(claims)]
-    for k, i in enumerate(echoed):
+    question_support = scored[question_row]
+    for i, whole in zip(echoed, scored[len(claims) : question_row]):
         # the echoed question is the sentence's premise only where the source is about the
         # question; against any other source the whole sentence is judged, premise included
-        whole = scored[len(claims) + k]
-        scores[i] = [rest if scored[question_row][j].score >= a.title_relevance_threshold else whole[j] for j, rest in enumerate(scores[i])]
+        scores[i] = {n: rest if question_support[n].score >= a.title_relevance_threshold else whole[n] for n, rest in scores[i].items()}
     # A sentence that only names a paper answers "which paper...?" questions, but only if
     # that paper is about what the question asks: the question must be supported by it.
-    relevant = {n for n in named_sources if scored[question_row][n - 1].score >= a.title_relevance_threshold}
+    relevant = {n for n in named_sources if question_support[n].score >= a.title_relevance_threshold}
     paper_question = asks_for_paper(answer.question)
     source_titles = [src.hit.title for src in sources]
     rel_inputs = judge.relevance_inputs([s.text for s in sentences], answer.question)
     decisions, rels = [], []
     for i, s in enumerate(sentences):
         named = titles.get(normalize_title(s.text))
+        invalid = [n for n in s.cited if n not in by_number]  # cited numbers that are not a given source
         if named in relevant:  # the sentence is a relevant paper's title: supported by that paper
-            scores[i][named - 1] = Support(1.0, TITLE_SENTENCE)
-            decisions.append(Decision("cited", [named], [n for n in s.cited if not 1 <= n <= len(sources)], [], 1.0))
+            scores[i][named] = Support(1.0, TITLE_SENTENCE)
+            decisions.append(Decision("cited", [named], invalid, [], 1.0))
             rels.append(sentence_relevance(0.0, 0.0, 0.0, is_title=True, paper_question=paper_question))
             continue
         # "The detector that ... is presented in <title>": the question, answered by naming
         # a source; accepted like a title when that source supports the question itself
-        about = [n for n in pointed[i] if 1 <= n <= len(sources) and scored[question_row][n - 1].score >= a.title_relevance_threshold]
+        about = [n for n in pointed[i] if n in by_number and question_support[n].score >= a.title_relevance_threshold]
         if about:
             for n in about:
-                scores[i][n - 1] = scored[question_row][n - 1]  # the reference quotes what matches the question
-            decisions.append(Decision("cited", about, [n for n in s.cited if not 1 <= n <= len(sources)], [], max(scores[i][n - 1].score for n in about)))
+                scores[i][n] = question_support[n]  # the reference quotes what matches the question
+            decisions.append(Decision("cited", about, invalid, [], max(scores[i][n].score for n in about)))
             rels.append(1.0)
             continue
         d = decide(
             s.cited,
-            [sup.score for sup in scores[i]],
+            [sup.score for sup in scores[i].values()],  # in source order: decide reads source n at n - 1
             support_threshold=a.support_threshold,
             attribution_threshold=a.attribution_threshold,
             abstention=is_abstention(s.text),
         )
         decisions.append(d)
-        src_rel = max((_source_relevance(sources[n - 1], evidence[n - 1], scores[i][n - 1].sentence) for n in d.sources), default=0.0)
+        src_rel = max((_source_relevance(by_number[n], evidence[n], scores[i][n].sentence) for n in d.sources), default=0.0)
         cos_q, cov = rel_inputs[i]
         rels.append(
             judged_relevance(
@@ -151,10 +161,10 @@ def verify(raw: str, sources: list[Source], retrieved: list[RetrievedPaper], ans
     if not answering_rows and sources:
         # nothing addresses the question outright: the most relevant supported sentence
         # from the paper retrieval ranks first answers it, if it is relevant enough for a detail
-        top = [i for i in supported if decisions[i].sources == [1] and rels[i] >= a.detail_relevance_threshold]
+        top = [i for i in supported if decisions[i].sources == [FIRST_SOURCE] and rels[i] >= a.detail_relevance_threshold]
         answering_rows = {max(top, key=lambda i: rels[i])} if top else set()
     answering = {n for i in answering_rows for n in decisions[i].sources}  # sources that address the question
-    source_roles = {n: roles([t for _, _, t in evidence[n - 1].sentences]) for n in answering} if a.body_details else {}
+    source_roles = {n: roles([t for _, _, t in evidence[n].sentences]) for n in answering} if a.body_details else {}
     details: set[int] = set()
     kept: set[int] = set(answering_rows)
     for i in supported:
@@ -162,7 +172,8 @@ def verify(raw: str, sources: list[Source], retrieved: list[RetrievedPaper], ans
         if i in answering_rows:
             continue
         # "It uses ...", "This method ...": goes on about the source of the sentence kept before it
-        continues = i - 1 in kept and decisions[i - 1].sources == d.sources and leans_on_previous(sentences[i].text)
+        previous = i - 1
+        continues = previous in kept and decisions[previous].sources == d.sources and leans_on_previous(sentences[i].text)
         if d.sources and set(d.sources) <= answering and (
             rels[i] >= a.detail_relevance_threshold or continues or _states_the_work(d.sources, scores[i], source_roles, rels[i])
         ):
@@ -182,7 +193,7 @@ def verify(raw: str, sources: list[Source], retrieved: list[RetrievedPaper], ans
 
     mapping = renumber([d.sources for d in decisions])
     parts: list[str] = []
-    best: dict[int, tuple[tuple[bool, float], int, int]] = {}  # source n -> ((answering, support), sentence idx, evidence idx)
+    quotes: dict[int, _Quote] = {}  # source n -> what its reference quotes
     for i, (s, d) in enumerate(zip(sentences, decisions)):
         numbers = [mapping[n] for n in d.sources]
         text = third_person(s.text, advice=True) if a.third_person else s.text
@@ -195,20 +206,19 @@ def verify(raw: str, sources: list[Source], retrieved: list[RetrievedPaper], ans
             continue
         parts.append(with_markers(text, numbers))
         for n in d.sources:  # the reference quotes what backs its best answering (not detail) sentence
-            sup = scores[i][n - 1]
-            rank = (i not in details, sup.score)
-            if n not in best or rank > best[n][0]:
-                best[n] = (rank, i, sup.sentence)
+            sup = scores[i][n]
+            rank = _Rank(answering=i not in details, support=sup.score)
+            if n not in quotes or rank > quotes[n].rank:
+                quotes[n] = _Quote(rank, sup.sentence)
     answer.text = " ".join(parts)
     for old, new in sorted(mapping.items(), key=lambda kv: kv[1]):
-        src = sources[old - 1]
-        (_, score), _, k = best[old]
-        if k == TITLE_SENTENCE:  # cited for its title: show the sentence retrieval matched
+        src, quote = by_number[old], quotes[old]
+        if quote.sentence == TITLE_SENTENCE:  # cited for its title: show the sentence retrieval matched
             start, end, sentence = src.hit.sentence_start, src.hit.sentence_end, src.hit.sentence
         else:
-            start, end, sentence = evidence[old - 1].sentences[k]
+            start, end, sentence = evidence[old].sentences[quote.sentence]
         answer.references.append(
-            Reference(n=new, paper_id=src.hit.paper_id, title=src.hit.title, sentence=sentence, start=start, end=end, support=score)
+            Reference(n=new, paper_id=src.hit.paper_id, title=src.hit.title, sentence=sentence, start=start, end=end, support=quote.rank.support)
         )
     cited = {src.hit.paper_id: mapping[src.n] for src in sources if src.n in mapping}
     for r in answer.retrieved:
@@ -217,10 +227,31 @@ def verify(raw: str, sources: list[Source], retrieved: list[RetrievedPaper], ans
 
 
 TITLE_SENTENCE = -1  # Support.sentence of a sentence accepted because it is a source's title
+FIRST_SOURCE = 1  # the number of the source retrieval ranks first (sources are numbered from 1)
 
 
-def _states_the_work(cited: list[int], supports: list[Support], source_roles: dict[int, list[str]], relevance: float) -> bool:
-    """Is a sentence (its ``supports`` by each source, its ``relevance``) backed, in every source
+class _Rank(NamedTuple):
+    """How well an answer sentence backs a reference; compared as a tuple, greater is better."""
+
+    answering: bool  # an answering sentence, not a supporting detail: always ranks higher
+    support: float  # its support by the reference's source
+
+
+class _Quote(NamedTuple):
+    """What a source's reference quotes: the best-ranked sentence citing it and its support."""
+
+    rank: _Rank
+    sentence: int  # Support.sentence: index into the source's evidence sentences, or TITLE_SENTENCE
+
+
+def _is_sentence(k: int, count: int) -> bool:
+    """Is ``k`` (a ``Support.sentence``) one of ``count`` evidence sentences? Not when it is
+    ``TITLE_SENTENCE`` or the judge's -1 for no sentence (rag/support.py)."""
+    return 0 <= k < count
+
+
+def _states_the_work(cited: list[int], supports: Mapping[int, Support], source_roles: dict[int, list[str]], relevance: float) -> bool:
+    """Is a sentence (its ``supports`` by each source number, its ``relevance``) backed, in every source
     it cites, by what the paper itself does (its
     contribution or a later sentence: method, mechanism, result), not by its background?
     Such a sentence of a source that answers the question is a detail of that answer ("Bottleneck
@@ -230,8 +261,8 @@ def _states_the_work(cited: list[int], supports: list[Support], source_roles: di
     if relevance <= 0 or not source_roles:
         return False
     for n in cited:
-        k, sentence_roles = supports[n - 1].sentence, source_roles.get(n)
-        if sentence_roles is None or not 0 <= k < len(sentence_roles) or sentence_roles[k] in ("background", "release"):
+        k, sentence_roles = supports[n].sentence, source_roles.get(n)
+        if sentence_roles is None or not _is_sentence(k, len(sentence_roles)) or sentence_roles[k] in ("background", "release"):
             return False
         if "contribution" not in sentence_roles:  # where the background ends is unknown
             return False
@@ -254,7 +285,7 @@ def _verification_evidence(source: Source) -> Evidence:
 
 def _source_relevance(source: Source, evidence: Evidence, k: int) -> float:
     """Relevance to the question of evidence sentence ``k`` of a source (0 when unknown)."""
-    if source.evidence is None or not 0 <= k < len(evidence.sentences):
+    if source.evidence is None or not _is_sentence(k, len(evidence.sentences)):
         return 0.0
     start = evidence.sentences[k][0]
     return next((s.score for s in source.evidence.all_sentences if s.start == start), 0.0)

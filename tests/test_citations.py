@@ -136,9 +136,9 @@ def test_a_detail_must_be_backed_by_the_papers_own_work():
     from rag.verify import _states_the_work
 
     roles = {1: ["background", "contribution", "body"]}
-    backed_by = lambda k, rel=0.1: _states_the_work([1], [Support(0.9, k)], roles, rel)  # noqa: E731
+    backed_by = lambda k, rel=0.1: _states_the_work([1], {1: Support(0.9, k)}, roles, rel)  # noqa: E731
     assert backed_by(2) and backed_by(1)  # the method / the contribution itself
     assert not backed_by(0)  # the background before the contribution
     assert not backed_by(2, rel=0.0)  # a link or a restated question
     assert not backed_by(-1)  # accepted as a title, not a sentence
-    assert not _states_the_work([1], [Support(0.9, 2)], {1: ["body", "body", "body"]}, 0.1)  # no contribution found
+    assert not _states_the_work([1], {1: Support(0.9, 2)}, {1: ["body", "body", "body"]}, 0.1)  # no contribution found
