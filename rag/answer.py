@@ -48,7 +48,7 @@ from .settings import Settings, load_settings, resolve_path
 from .sources import Source, build_sources, evidence_sources, widen
 from .support import SupportJudge
 from .text import clean_text, neutralize, strip_controls
-from .verify import extractive, verify
+from .verify import cover_papers, extractive, verify
 
 log = logging.getLogger(__name__)
 
@@ -204,6 +204,9 @@ class Answerer:
             if hits[0].paper_id not in {r.paper_id for r in answer.references}:
                 # a question about one paper, answered from another: the model copied the wrong source
                 answer = self.extractive(sources, retrieved, answer, several=False)
+        elif answer.mode == "generated" and not hedge and not focus and not names_top:
+            # a follow-up about a cited paper, or a question naming one, is about that paper
+            answer = cover_papers(answer, sources, self.settings)
         if hedge and not answer.abstained:
             answer.hedged, answer.text = True, f"{HEDGE_TEXT} {answer.text}"
         timings.verification_s = time.perf_counter() - t1

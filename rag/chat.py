@@ -28,7 +28,7 @@ from .answer import Answer, Answerer, AnswerStream
 from .conversation import Conversation, transcript_markdown
 from .errors import RagError
 from .llm import GenerationCancelled
-from .render import answer_view
+from .render import answer_view, quotes
 from .settings import Settings
 from .text import MARKER, strip_controls
 
@@ -203,9 +203,11 @@ class ChatApp:
     def _references(self, answer: Answer, *, detail: bool = False) -> None:
         for r in answer.references:
             self.console.print(Text(f"[{r.n}] {r.title}", style="cyan"))
-            self.console.print(Text(f"    “{r.sentence}”", style="dim"))
-            if detail:  # a line of its own: a long sentence must not wrap the location apart
-                self.console.print(Text(f"    (abstract characters {r.start}-{r.end}, support {r.support:.2f})", style="dim"))
+            for q in quotes(r):
+                self.console.print(Text(f"    “{q.text}”", style="dim"))
+                if detail:  # a line of its own: a long sentence must not wrap the location apart
+                    best = f", support {r.support:.2f}" if (q.start, q.end) == (r.start, r.end) else ""
+                    self.console.print(Text(f"    (abstract characters {q.start}-{q.end}{best})", style="dim"))
 
     def _papers(self, rows: list[tuple[int, str, str]]) -> None:
         for rank, title, sentence in rows:

@@ -32,7 +32,8 @@ def _import_bm25s():
 
 
 @lru_cache(maxsize=1)
-def _stopwords() -> frozenset[str]:
+def stopwords() -> frozenset[str]:
+    """English stopwords (bm25s) and question words, lowercase."""
     from bm25s.stopwords import STOPWORDS_EN
 
     return frozenset(STOPWORDS_EN) | _QUESTION_WORDS
@@ -47,7 +48,7 @@ def _stemmer():
 
 def tokenize(text: str) -> list[str]:
     """Lower-case word tokens, English stopwords and question words removed, Snowball-stemmed."""
-    stop = _stopwords()
+    stop = stopwords()
     words = [w for w in _WORD.findall(text.lower()) if w not in stop]
     return _stemmer().stemWords(words) if words else []
 

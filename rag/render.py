@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .schema import Answer, Reference, RetrievedPaper
+from .schema import Answer, Quote, Reference, RetrievedPaper
 
 
 @dataclass(frozen=True)
@@ -35,12 +35,22 @@ def answer_view(answer: Answer) -> AnswerView:
     return AnswerView(None, answer.text.strip(), list(answer.references), unsupported, "Closest papers" if papers else None, papers)
 
 
+def quotes(ref: Reference) -> list[Quote]:
+    """What a reference quotes from its paper: one sentence per claim citing it, in abstract
+    order (an answer saved before references had quotes: its one sentence)."""
+    return list(ref.quotes) or [Quote(start=ref.start, end=ref.end, text=ref.sentence)]
+
+
+def quoted(ref: Reference) -> list[str]:
+    return [q.text for q in quotes(ref)]
+
+
 def plain_text(view: AnswerView) -> str:
     """The view as plain text lines (``rag ask``)."""
     out = [view.notice or view.text]
     if view.references:
         out += ["", "References:"]
-        out += [f"[{r.n}] {r.title}\n    “{r.sentence}”" for r in view.references]
+        out += [f"[{r.n}] {r.title}" + "".join(f"\n    “{q}”" for q in quoted(r)) for r in view.references]
     if view.unsupported:
         out += ["", view.unsupported]
     if view.papers:
@@ -54,7 +64,7 @@ def markdown(view: AnswerView) -> str:
     out = [f"*{view.notice}*" if view.notice else view.text, ""]
     if view.references:
         out += ["**References**", ""]
-        out += [f"[{r.n}] {r.title}  \n   > {r.sentence}" for r in view.references]
+        out += [f"[{r.n}] {r.title}" + "".join(f"  \n   > {q}" for q in quoted(r)) for r in view.references]
         out.append("")
     if view.unsupported:
         out += [f"*{view.unsupported}*", ""]

@@ -3,7 +3,7 @@
 Every public way to ask (``ask()``, ``rag ask --json``, the chat, the HTTP API) returns or
 prints these models; their field names are the public contract. Invariants: every [n] in
 ``Answer.text`` indexes ``Answer.references``; each reference's ``sentence`` is
-``abstract[start:end]`` of its paper.
+``abstract[start:end]`` of its paper, and so is each of its ``quotes``, which include it.
 """
 
 from __future__ import annotations
@@ -23,6 +23,12 @@ HEDGE_TEXT = "The collection may not answer this directly; the closest papers sa
 # -- the answer ---------------------------------------------------------------------------
 
 
+class Quote(BaseModel):
+    start: int = Field(description="Offset of the sentence in the paper's abstract.")
+    end: int
+    text: str = Field(description="The abstract's words, abstract[start:end].")
+
+
 class Reference(BaseModel):
     n: int = Field(description="The citation number used in the answer text.")
     paper_id: str
@@ -31,6 +37,11 @@ class Reference(BaseModel):
     start: int = Field(description="Offset of that sentence in the paper's abstract.")
     end: int
     support: float = Field(description="Support score of the best citing sentence by this source (0..1).")
+    quotes: list[Quote] = Field(
+        default_factory=list,
+        description="Every sentence of the abstract that backs an answer sentence citing this reference (one per "
+        "claim, up to answer.quotes_per_reference), in abstract order; `sentence` is among them.",
+    )
 
 
 class RetrievedPaper(BaseModel):

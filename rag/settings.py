@@ -414,6 +414,21 @@ class AnswerSettings(Section):
         "sentence stating the paper's own work ('we propose ...'), then the best-scoring evidence; best: the "
         "best-scoring evidence sentences only.",
     )
+    quotes_per_reference: int = Field(
+        3, ge=1, le=10,
+        description="Most sentences of a paper's abstract a reference quotes: the one behind each answer sentence "
+        "that cites it (the best first), so that every claim can be checked against the words it rests on.",
+    )
+    cover_papers: int = Field(
+        3,
+        ge=1,
+        le=20,
+        description="A question about several papers ('Which papers ...', a comparison) whose answer cites fewer "
+        "papers than this gets, for each further source whose best evidence is nearly as relevant as the best "
+        "(answer.extractive_margin), that sentence quoted and cited, opened with the paper's title. 1 turns it off. "
+        "The 0.5B model cited one paper in every such answer whose question has two or more gold papers (39 of 39 "
+        "on dev, users and users2).",
+    )
     extractive_sentences: int = Field(2, ge=1, le=5, description="Evidence sentences quoted by an extractive answer.")
     extractive_margin: float = Field(
         0.85, ge=0, le=1, description="An extractive answer quotes another source only when its best evidence is at least this share of the best one's."

@@ -28,8 +28,9 @@ from .citations import Decision, decide, is_abstention, renumber, split_answer, 
 from .corpus import normalize_title
 from .evidence import EvidenceSentence, leans_on_previous, roles
 from .figures import asked_figure, gives_figure
+from .lexical import stopwords
 from .relevance import asks_for_paper, asks_for_several, judged_relevance, question_echo, sentence_relevance, titles_as_markers
-from .schema import ABSTAIN_TEXT, UNSUPPORTED_NOTE, Answer, Reference, RetrievedPaper, SentenceSupport
+from .schema import ABSTAIN_TEXT, UNSUPPORTED_NOTE, Answer, Quote, Reference, RetrievedPaper, SentenceSupport
 from .settings import Settings
 from .sources import Source, normalize_copied_headers, without_instructions
 from .support import Evidence, Support, SupportJudge
@@ -75,14 +76,69 @@ def extractive(
         n = numbers.setdefault(src.hit.paper_id, len(numbers) + 1)
         text = third_person(ev.text) if a.third_person else ev.text
         parts.append(with_markers(text, [n]))
-        answer.sentences.append(SentenceSupport(text=text, citations=[n], status="cited", support=1.0, relevance=ev.score))
-        if n > len(answer.references):
-            answer.references.append(Reference(n=n, paper_id=src.hit.paper_id, title=src.hit.title, sentence=ev.text, start=ev.start, end=ev.end, support=1.0))
+        _add_quoted(answer, src, ev, n, text)
     answer.text = " ".join(parts)
-    cited = {r.paper_id: r.n for r in answer.references}
-    for r in retrieved:
-        r.cited_as = cited.get(r.paper_id)
     answer.retrieved = retrieved
+    _mark_cited(answer)
+    return answer
+
+
+def _add_quoted(answer: Answer, src: Source, ev: EvidenceSentence, n: int, text: str) -> None:
+    """Add the sentence ``text`` (``ev`` as shown) citing ``src`` as reference ``n``: the
+    reference quotes ``ev``, the first such sentence as its ``sentence``."""
+    answer.sentences.append(SentenceSupport(text=text, citations=[n], status="cited", support=1.0, relevance=ev.score))
+    quote = Quote(start=ev.start, end=ev.end, text=ev.text)
+    ref = next((r for r in answer.references if r.n == n), None)
+    if ref is None:
+        answer.references.append(
+            Reference(n=n, paper_id=src.hit.paper_id, title=src.hit.title, sentence=ev.text, start=ev.start, end=ev.end, support=1.0, quotes=[quote])
+        )
+    elif quote not in ref.quotes:
+        ref.quotes = sorted([*ref.quotes, quote], key=lambda q: q.start)
+
+
+def _mark_cited(answer: Answer) -> None:
+    """Each retrieved paper's ``cited_as``: its reference number, or None."""
+    numbers = {r.paper_id: r.n for r in answer.references}
+    for r in answer.retrieved:
+        r.cited_as = numbers.get(r.paper_id)
+
+def name_paper(title: str, sentence: str) -> str:
+    """``sentence`` of the paper ``title``, opened with the paper's name so that it reads on its
+    own among sentences about other papers: 'In “Title”, the authors propose …'. The sentence's
+    first word is lowercased when it is a common word, or when it is capitalised only (no capitals
+    inside, "GNNPipe") and not a word of the title (a name: "Monolith")."""
+    first, _, rest = sentence.partition(" ")
+    title_words = {w.strip(":,.()").lower() for w in title.split()}
+    if first[1:].islower() and (first.lower() in stopwords() or first.lower() not in title_words):
+        first = first.lower()
+    return f"In “{title}”, {first} {rest}".rstrip()
+
+
+def cover_papers(answer: Answer, sources: list[Source], settings: Settings) -> Answer:
+    """A question about several papers whose answer cites fewer than ``answer.cover_papers``
+    of them: each further source whose best evidence is nearly as relevant as the best source's
+    (``answer.extractive_margin``) adds that sentence, naming the paper, quoted and cited. The
+    0.5B model tends to describe the first source at length and stop there."""
+    a = settings.answer
+    if a.cover_papers <= 1 or answer.abstained or not asks_for_several(answer.question):
+        return answer
+    cited = {r.paper_id for r in answer.references}
+    ranked = [(s, s.evidence.best) for s in sources if s.evidence is not None and s.evidence.best is not None]
+    if not ranked or len(cited) >= a.cover_papers:
+        return answer
+    top = max(ev.score for _, ev in ranked)
+    for src, ev in ranked:
+        if len(cited) >= a.cover_papers:
+            break
+        if src.hit.paper_id in cited or ev.score < top * a.extractive_margin:
+            continue
+        n = len(answer.references) + 1
+        text = name_paper(src.hit.title, third_person(ev.text) if a.third_person else ev.text)
+        answer.text = f"{answer.text} {with_markers(text, [n])}".strip()
+        _add_quoted(answer, src, ev, n, text)
+        cited.add(src.hit.paper_id)
+    _mark_cited(answer)
     return answer
 
 
@@ -193,7 +249,8 @@ def verify(raw: str, sources: list[Source], retrieved: list[RetrievedPaper], ans
 
     mapping = renumber([d.sources for d in decisions])
     parts: list[str] = []
-    quotes: dict[int, _Quote] = {}  # source n -> what its reference quotes
+    quotes: dict[int, _Quote] = {}  # source n -> what its reference quotes first
+    backing: dict[int, list[int]] = {}  # source n -> the evidence sentences behind its shown sentences, in answer order
     for i, (s, d) in enumerate(zip(sentences, decisions)):
         numbers = [mapping[n] for n in d.sources]
         text = third_person(s.text, advice=True) if a.third_person else s.text
@@ -210,19 +267,26 @@ def verify(raw: str, sources: list[Source], retrieved: list[RetrievedPaper], ans
             rank = _Rank(answering=i not in details, support=sup.score)
             if n not in quotes or rank > quotes[n].rank:
                 quotes[n] = _Quote(rank, sup.sentence)
+            if sup.sentence not in backing.setdefault(n, []):
+                backing[n].append(sup.sentence)
     answer.text = " ".join(parts)
     for old, new in sorted(mapping.items(), key=lambda kv: kv[1]):
         src, quote = by_number[old], quotes[old]
-        if quote.sentence == TITLE_SENTENCE:  # cited for its title: show the sentence retrieval matched
-            start, end, sentence = src.hit.sentence_start, src.hit.sentence_end, src.hit.sentence
-        else:
-            start, end, sentence = evidence[old].sentences[quote.sentence]
+
+        def span(k: int, src: Source = src, ev: Evidence = evidence[old]) -> tuple[int, int, str]:
+            if k == TITLE_SENTENCE:  # cited for its title: show the sentence retrieval matched
+                return src.hit.sentence_start, src.hit.sentence_end, src.hit.sentence
+            return ev.sentences[k]
+
+        start, end, sentence = span(quote.sentence)
+        # one quote per claim, the reference's own sentence first, shown in abstract order
+        others = [span(k) for k in backing[old] if k != quote.sentence and (k == TITLE_SENTENCE or _is_sentence(k, len(evidence[old].sentences)))]
+        shown = sorted({(start, end, sentence), *others[: a.quotes_per_reference - 1]})
         answer.references.append(
-            Reference(n=new, paper_id=src.hit.paper_id, title=src.hit.title, sentence=sentence, start=start, end=end, support=quote.rank.support)
+            Reference(n=new, paper_id=src.hit.paper_id, title=src.hit.title, sentence=sentence, start=start, end=end, support=quote.rank.support,
+                      quotes=[Quote(start=q0, end=q1, text=t) for q0, q1, t in shown])
         )
-    cited = {src.hit.paper_id: mapping[src.n] for src in sources if src.n in mapping}
-    for r in answer.retrieved:
-        r.cited_as = cited.get(r.paper_id)
+    _mark_cited(answer)
     return answer
 
 

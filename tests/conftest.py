@@ -104,7 +104,8 @@ def write(path: Path, content: str | bytes) -> Path:
 
 def check_references(answer, retriever) -> None:
     """Citations point only at retrieved papers (which exist in the index), numbered 1..n by
-    first use, every reference's sentence is the abstract at its offsets, and every [n] resolves."""
+    first use, every reference's sentence and quotes are the abstract at their offsets (the
+    sentence among the quotes, which are in abstract order), and every [n] resolves."""
     import re
 
     retrieved = {p.paper_id for p in answer.retrieved}
@@ -114,6 +115,9 @@ def check_references(answer, retriever) -> None:
         paper = retriever.paper(ref.paper_id)
         assert paper.title == ref.title
         assert paper.abstract[ref.start : ref.end] == ref.sentence
+        spans = [(q.start, q.end) for q in ref.quotes]
+        assert ref.quotes and (ref.start, ref.end) in spans and spans == sorted(set(spans)), ref
+        assert all(paper.abstract[q.start : q.end] == q.text for q in ref.quotes)
     used = [int(n) for n in re.findall(r"\[(\d+)\]", answer.text)]
     assert set(used) == {r.n for r in answer.references}, answer.text
     first_use = list(dict.fromkeys(used))

@@ -382,3 +382,60 @@ def test_a_hedged_answer_leaves_out_what_no_source_supports(full_index, retrieve
     assert answer.hedged and answer.text.startswith(HEDGE_TEXT), answer.text
     assert claim not in answer.text and answer.references
     assert [s.status for s in answer.sentences + answer.draft if s.text == claim] == ["unsupported"]  # listed, not shown
+
+
+def test_a_question_about_several_papers_gets_each_relevant_paper(full_index, retriever):
+    """The 0.5B model answers "Which papers ..." by describing the first source at length and
+    stopping there; retrieval ranks all three papers that adapt a text LLM to speech first. The
+    answer names and cites each of them, in its own words, quoted from its abstract."""
+    settings, _ = full_index
+    question = "Which papers adapt a pretrained text LLM so that it can understand or produce speech?"
+    draft = (
+        "BLSP proposes the BLSP approach that Bootstraps Language-Speech Pre-training via behavior alignment of continuation writing [1]. "
+        "It achieves this by learning a lightweight modality adapter between a frozen speech encoder and an LLM [1]."
+    )
+    llm = scripted_llm(settings, default=draft)
+    answer = Answerer(settings, retriever=retriever, llm=llm).ask(question)
+    assert (answer.status, answer.mode) == ("answered", "generated")
+    titles = [r.title for r in answer.references]
+    assert titles[0].startswith("BLSP") and 2 <= len(titles) <= settings.answer.cover_papers, titles
+    assert {t.split(":")[0] for t in titles[1:]} <= {"Scaling Speech-Text Pre-training with Synthetic Interleaved Data", "OmniFlatten"}
+    for r in answer.references[1:]:
+        assert f"In “{r.title}”, " in answer.text and f"[{r.n}]" in answer.text
+    check_references(answer, retriever)
+    off = settings.model_copy(update={"answer": settings.answer.model_copy(update={"cover_papers": 1})})
+    before = Answerer(off, retriever=retriever, llm=llm).ask(question)
+    assert [r.title for r in before.references] == titles[:1]  # what the step adds
+    one = Answerer(settings, retriever=retriever, llm=scripted_llm(settings, default=draft)).ask(BUDGET)
+    assert len(one.references) == 1  # a question about one paper is left as it is
+
+
+def test_name_paper_opens_a_quoted_sentence_with_the_paper():
+    from rag.verify import name_paper
+
+    assert name_paper("BLSP", "The authors propose X.") == "In “BLSP”, the authors propose X."
+    assert name_paper("OmniFlatten", "OmniFlatten is a GPT model.") == "In “OmniFlatten”, OmniFlatten is a GPT model."
+    assert name_paper("T", "We train.") == "In “T”, we train."
+    assert name_paper("BigNAS: Big Models", "Without retraining, it works.") == "In “BigNAS: Big Models”, without retraining, it works."
+    assert name_paper("Monolith: Real Time Recommendation", "Monolith trains.") == "In “Monolith: Real Time Recommendation”, Monolith trains."
+    assert name_paper("X", "GNNPipe is fast.") == "In “X”, GNNPipe is fast."
+    assert name_paper("SlimFlow: Training with Rectified Flow", "With their framework, it works.").startswith("In “SlimFlow: Training with Rectified Flow”, with their")
+
+
+def test_a_reference_quotes_the_sentence_behind_each_claim(full_index, retriever):
+    """Three claims cite [1]: the reference quotes the three sentences of the abstract they rest
+    on (in abstract order), not only the best one, so that each claim can be checked."""
+    settings, _ = full_index
+    draft = (
+        "The authors randomly mask up to 75% of the image patches during training [1]. "
+        "A deferred masking strategy preprocesses all patches with a patch-mixer before masking [1]. "
+        "Using only 37M real and synthetic images, they train a 1.16 billion parameter sparse transformer for $1,890 [1]."
+    )
+    answer = Answerer(settings, retriever=retriever, llm=scripted_llm(settings, default=draft)).ask(BUDGET)
+    assert answer.mode == "generated" and len(answer.references) == 1, answer.text
+    quotes = [q.text for q in answer.references[0].quotes]
+    assert len(quotes) == 3 and "75%" in quotes[0] and "patch-mixer" in quotes[1] and "$1,890" in quotes[2], quotes
+    check_references(answer, retriever)
+    one = settings.model_copy(update={"answer": settings.answer.model_copy(update={"quotes_per_reference": 1})})
+    single = Answerer(one, retriever=retriever, llm=scripted_llm(settings, default=draft)).ask(BUDGET)
+    assert [q.text for q in single.references[0].quotes] == [single.references[0].sentence]

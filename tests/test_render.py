@@ -1,7 +1,7 @@
 """rag/render.py: what every output shows of an Answer, checked as exact text (pure, no model)."""
 
 from rag.render import answer_view, markdown, plain_text
-from rag.schema import UNSUPPORTED_NOTE, Answer, Reference, RetrievedPaper
+from rag.schema import UNSUPPORTED_NOTE, Answer, Quote, Reference, RetrievedPaper
 
 PAPER = RetrievedPaper(rank=1, paper_id="a", title="Alpha: Fast Diffusion", score=0.5, dense=0.5, bm25=None, sentence="Alpha is fast.")
 REF = Reference(n=1, paper_id="a", title="Alpha: Fast Diffusion", sentence="Alpha is fast.", start=0, end=14, support=0.9)
@@ -39,3 +39,15 @@ def test_no_answer_says_why_and_lists_the_most_relevant_papers():
     assert view.notice == "No answer was generated: the LLM endpoint timed out"
     assert plain_text(view).splitlines()[:3] == [view.notice, "", "The most relevant papers:"]
     assert markdown(view).startswith("*No answer was generated: the LLM endpoint timed out*\n\n**The most relevant papers**")
+
+
+def test_a_reference_quotes_one_sentence_per_claim():
+    quotes = [Quote(start=0, end=14, text="Alpha is fast."), Quote(start=15, end=29, text="Alpha is blue.")]
+    ref = REF.model_copy(update={"quotes": quotes})
+    view = answer_view(_answer(text="Alpha is fast [1]. It is blue [1].", references=[ref], retrieved=[PAPER]))
+    assert plain_text(view) == (
+        "Alpha is fast [1]. It is blue [1].\n\nReferences:\n[1] Alpha: Fast Diffusion\n    “Alpha is fast.”\n    “Alpha is blue.”\n"
+    )
+    assert markdown(view) == (
+        "Alpha is fast [1]. It is blue [1].\n\n**References**\n\n[1] Alpha: Fast Diffusion  \n   > Alpha is fast.  \n   > Alpha is blue."
+    )

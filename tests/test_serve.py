@@ -408,13 +408,16 @@ def test_page_answers_and_shows_the_evidence(server, browser, tmp_path):
     cites[0].click()
     wait.until(lambda d: text("#evidence-meta").startswith("paper "))  # the abstract is loaded
     marks = browser.find_elements(By.CSS_SELECTOR, "#evidence-abstract mark")
-    assert [m.text for m in marks] == [ref.sentence]
+    assert [m.text for m in marks] == [q.text for q in ref.quotes]  # every quoted sentence, in abstract order
+    assert ref.sentence in [m.text for m in marks]
     assert text("#evidence-title") == ref.title
-    assert content("#evidence-abstract") == paper["abstract"]  # the whole abstract, the sentence inside it
+    assert content("#evidence-abstract") == paper["abstract"]  # the whole abstract, the sentences inside it
     before = browser.execute_script(
         "const m = document.querySelector('#evidence-abstract mark'); return m.previousSibling ? m.previousSibling.textContent : ''"
     )
-    assert before == paper["abstract"][: ref.start]
+    assert before == paper["abstract"][: ref.quotes[0].start]
+    shown = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#reference-1 .item-sentence")]
+    assert shown == [f"“{q.text}”" for q in ref.quotes]
     assert "active" in cites[0].get_attribute("class")
     uncited = [p for p in expected.retrieved if p.cited_as is None]
     assert [li.find_element(By.CSS_SELECTOR, ".item-title").text for li in browser.find_elements(By.CSS_SELECTOR, "#papers li")] == [

@@ -86,7 +86,7 @@
     hideEvidence();
   }
 
-  // -- evidence: a paper's abstract with one sentence highlighted ----------------------------
+  // -- evidence: a paper's abstract with the quoted sentences highlighted ----------------------------
 
   function paper(id) {
     if (!paperCache.has(id)) {
@@ -111,7 +111,7 @@
     for (const a of document.querySelectorAll(`[data-key="${CSS.escape(key)}"]`)) a.classList.add("active");
   }
 
-  // item: {key, label, paperId, title, sentence, start?, end?}
+  // item: {key, label, paperId, title, quotes: [{text, start?, end?}]}: the abstract's sentences to highlight
   async function showEvidence(item) {
     const seq = ++evidenceSeq;
     activate(item.key);
@@ -120,7 +120,7 @@
     fitPanel();
     el.evidenceLabel.textContent = item.label;
     el.evidenceTitle.textContent = item.title;
-    el.evidenceAbstract.replaceChildren(node("mark", { text: item.sentence }));
+    el.evidenceAbstract.replaceChildren(...item.quotes.map((q) => node("mark", { text: q.text })));
     el.evidenceMeta.textContent = "loading the abstract…";
     let p;
     try {
@@ -131,19 +131,27 @@
     }
     if (seq !== evidenceSeq) return;
     const abstract = p.abstract;
-    let start = Number.isInteger(item.start) ? item.start : -1;
-    let end = Number.isInteger(item.end) ? item.end : -1;
-    if (start < 0 || abstract.slice(start, end) !== item.sentence) {
-      start = item.sentence ? abstract.indexOf(item.sentence) : -1;
-      end = start < 0 ? -1 : start + item.sentence.length;
+    const spans = [];
+    for (const q of item.quotes) {
+      let start = Number.isInteger(q.start) ? q.start : -1;
+      let end = Number.isInteger(q.end) ? q.end : -1;
+      if (start < 0 || abstract.slice(start, end) !== q.text) {
+        start = q.text ? abstract.indexOf(q.text) : -1;
+        end = start < 0 ? -1 : start + q.text.length;
+      }
+      if (start >= 0 && !spans.some(([a, b]) => start < b && a < end)) spans.push([start, end]);
     }
-    if (start < 0) {
-      el.evidenceAbstract.replaceChildren(document.createTextNode(abstract));
-    } else {
-      const mark = node("mark", { text: abstract.slice(start, end) });
-      el.evidenceAbstract.replaceChildren(document.createTextNode(abstract.slice(0, start)), mark, document.createTextNode(abstract.slice(end)));
-      reveal(mark);
+    spans.sort((x, y) => x[0] - y[0]);
+    const parts = [];
+    let at = 0;
+    for (const [start, end] of spans) {
+      parts.push(document.createTextNode(abstract.slice(at, start)), node("mark", { text: abstract.slice(start, end) }));
+      at = end;
     }
+    parts.push(document.createTextNode(abstract.slice(at)));
+    el.evidenceAbstract.replaceChildren(...parts);
+    const first = el.evidenceAbstract.querySelector("mark");
+    if (first) reveal(first);
     el.evidenceTitle.textContent = p.title;
     const sources = (p.sources || []).join(", ");
     el.evidenceMeta.textContent = "paper " + p.paper_id + (sources ? " · from " + sources : "");
@@ -185,15 +193,22 @@
 
   function referenceItem(ref) {
     return {
-      key: "ref-" + ref.n, label: "[" + ref.n + "] the sentence that supports the answer, support " + ref.support.toFixed(2),
-      paperId: ref.paper_id, title: ref.title, sentence: ref.sentence, start: ref.start, end: ref.end,
+      key: "ref-" + ref.n,
+      label: "[" + ref.n + "] " + (quotesOf(ref).length > 1 ? "the sentences that support the answer" : "the sentence that supports the answer") +
+        ", best support " + ref.support.toFixed(2),
+      paperId: ref.paper_id, title: ref.title, quotes: quotesOf(ref),
     };
+  }
+
+  // one sentence per claim citing the reference, in abstract order (older answers: the one sentence)
+  function quotesOf(ref) {
+    return ref.quotes && ref.quotes.length ? ref.quotes : [{ text: ref.sentence, start: ref.start, end: ref.end }];
   }
 
   function paperItem(p) {
     return {
       key: "paper-" + p.paper_id, label: "#" + p.rank + " retrieved · the sentence that matched the question",
-      paperId: p.paper_id, title: p.title, sentence: p.sentence,
+      paperId: p.paper_id, title: p.title, quotes: [{ text: p.sentence }],
     };
   }
 
@@ -273,7 +288,7 @@
       const li = node("li", { tabIndex: 0, id: "reference-" + ref.n }, [
         node("span", { class: "rank", text: "[" + ref.n + "]" }),
         node("span", { class: "item-title", text: ref.title }),
-        node("span", { class: "item-sentence", text: "“" + ref.sentence + "”" }),
+        ...quotesOf(ref).map((q) => node("span", { class: "item-sentence", text: "“" + q.text + "”" })),
       ]);
       bindEvidence(li, referenceItem(ref));
       el.references.append(li);
@@ -379,7 +394,7 @@
         ]);
         bindEvidence(li, {
           key: "hit-" + h.paper_id, label: "#" + h.rank + " · score " + h.score.toFixed(4) + " · the sentence that matched best",
-          paperId: h.paper_id, title: h.title, sentence: h.sentence, start: h.sentence_start, end: h.sentence_end,
+          paperId: h.paper_id, title: h.title, quotes: [{ text: h.sentence, start: h.sentence_start, end: h.sentence_end }],
         });
         el.papers.append(li);
       }
