@@ -164,4 +164,18 @@ def name_marker_references(raw: str, titles: dict[int, str]) -> str:
         prefix = lead[: -len("in ")] + "in " if keep == "in " else ("is " if keep == "is " else "")
         return f"{prefix}{titles[n]} [{n}]"
 
-    return _MARKER_AS_NOUN.sub(sub, raw)
+    raw = _MARKER_AS_NOUN.sub(sub, raw)
+
+    def named(m: re.Match) -> str:  # the marker stays, after the title it stands for
+        n = int(m.group("n"))
+        return f"{m.group('lead')}{titles[n]} [{n}]" if n in titles else m.group(0)
+
+    # "The authors of [1] show", "as described in [2].", "according to [1]": a marker after a
+    # preposition is the paper itself; moved to the sentence's end it would leave "The authors of show"
+    raw = _MARKER_AFTER_PREPOSITION.sub(named, raw)
+    # "[1] states that ...", a marker as a sentence's subject: "states that ..." once it moved
+    return _MARKER_AS_SUBJECT.sub(named, raw)
+
+
+_MARKER_AFTER_PREPOSITION = re.compile(r"(?P<lead>\b(?:of|in|by|from|to|see|with)\s+)\[(?P<n>\d+)\](?!\s*\[)", re.I)
+_MARKER_AS_SUBJECT = re.compile(r"(?P<lead>(?:^|(?<=[.!?]\s)|(?<=\n))\s*)\[(?P<n>\d+)\](?=\s+[a-z])")

@@ -142,3 +142,17 @@ def test_a_detail_must_be_backed_by_the_papers_own_work():
     assert not backed_by(2, rel=0.0)  # a link or a restated question
     assert not backed_by(-1)  # accepted as a title, not a sentence
     assert not _states_the_work([1], {1: Support(0.9, 2)}, {1: ["body", "body", "body"]}, 0.1)  # no contribution found
+
+
+def test_a_marker_used_as_a_noun_becomes_the_papers_title():
+    """Moved to the sentence's end, the marker of "The authors of [1] show ..." left "The authors
+    of show ..." on screen, and "[1] states that ..." left "states that ..." (real 0.5B drafts)."""
+    from rag.sources import name_marker_references
+
+    titles = {1: "Small-scale proxies", 2: "TopoMortar"}
+    assert name_marker_references("The authors of [1] show that X.", titles) == "The authors of Small-scale proxies [1] show that X."
+    assert name_marker_references("Yes. [2] states that it is new.", titles) == "Yes. TopoMortar [2] states that it is new."
+    assert name_marker_references("[2] introduces a dataset.", titles) == "TopoMortar [2] introduces a dataset."
+    assert name_marker_references("As described in [1], it works.", titles) == "As described in Small-scale proxies [1], it works."
+    assert name_marker_references("It works [1]. It is fast [1][2].", titles) == "It works [1]. It is fast [1][2]."  # ordinary citations
+    assert name_marker_references("The authors of [7] show X.", titles) == "The authors of [7] show X."  # not a source
