@@ -30,7 +30,7 @@ from .errors import RagError
 from .llm import GenerationCancelled
 from .render import answer_view, quotes
 from .settings import Settings
-from .text import MARKER, strip_controls
+from .text import MARKER, redact_credentials, strip_controls
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ class ChatApp:
                 self.error(str(exc))
             except Exception as exc:  # the session goes on; details in the log with -v
                 log.debug("chat command failed", exc_info=True)
-                self.error(f"unexpected {type(exc).__name__}: {exc}")
+                self.error(f"unexpected {type(exc).__name__}: {redact_credentials(str(exc))}")
         self.console.print("Bye.", style="dim")
         return 0
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from .errors import RagError
 from .settings import Settings, load_settings, parse_assignment, presets
+from .text import redact_credentials
 
 log = logging.getLogger("rag")
 
@@ -45,8 +46,6 @@ class _RedactCredentials(logging.Filter):
     ``llm.base_url`` may carry a user and password."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        from .text import redact_credentials
-
         message = record.getMessage()
         clean = redact_credentials(message)
         if clean != message:
@@ -400,7 +399,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # an unexpected failure: one line, traceback only with -v
         if args.verbose:
             raise
-        print(f"rag: error: unexpected {type(exc).__name__}: {exc} (re-run with -v for details)", file=sys.stderr)
+        print(f"rag: error: unexpected {type(exc).__name__}: {redact_credentials(str(exc))} (re-run with -v for details)", file=sys.stderr)
         return 1
 
 

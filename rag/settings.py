@@ -242,6 +242,25 @@ class LLMSettings(Section):
     base_url: str | None = Field(
         None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1. None: api.openai.com."
     )
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        """An endpoint is an http(s) URL with a host (and a numeric port, if any); the message
+        never repeats the value, which may hold credentials."""
+        if value is None:
+            return None
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(value)
+            ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+            _ = parts.port  # ValueError for a port that is not a number in 0-65535
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError("must be an http(s) URL with a host, e.g. http://127.0.0.1:8080/v1")
+        return value
+
     api_key_env: str = Field(
         "OPENAI_API_KEY",
         description="Name of the environment variable that holds the API key (the key itself "

@@ -67,3 +67,12 @@ def test_collection_name_is_valid_for_chroma():
 
     name = load_settings(environ={}).collection_name()
     assert re.fullmatch(r"[a-zA-Z0-9][a-zA-Z0-9._-]{1,510}[a-zA-Z0-9]", name)
+
+
+def test_a_malformed_endpoint_url_is_a_one_line_error_that_does_not_repeat_it():
+    for bad in ("http://alice:s3cret@h:notaport/v1", "ftp://alice:s3cret@h/v1", "alice:s3cret@127.0.0.1"):
+        with pytest.raises(ConfigError) as err:
+            load_settings(overrides={"llm": {"base_url": bad}})
+        message = str(err.value)
+        assert "llm.base_url" in message and "http(s) URL" in message and "s3cret" not in message, message
+    assert load_settings(overrides={"llm": {"base_url": "https://alice:pw@example.org:8443/v1"}}).llm.base_url.endswith("/v1")
