@@ -47,12 +47,11 @@ def extractive(
     sentences (one of them the sentence that states the figure the question asks for, when
     there is one)."""
     a = settings.answer
-    ranked = [(s, s.evidence.best) for s in sources if s.evidence is not None and s.evidence.best is not None]
+    ranked = _best_evidence(sources)
     if not ranked:
         return answer
     if asks_for_several(answer.question) if several is None else several:
-        top = max(ev.score for _, ev in ranked)
-        chosen = [(s, ev) for s, ev in ranked if ev.score >= top * a.extractive_margin][: a.extractive_sentences]
+        chosen = _nearly_as_relevant(ranked, a.extractive_margin)[: a.extractive_sentences]
     else:
         first, _ = ranked[0]
         best = sorted(first.evidence.sentences, key=lambda ev: -ev.score)[: a.extractive_sentences]
@@ -81,6 +80,17 @@ def extractive(
     answer.retrieved = retrieved
     _mark_cited(answer)
     return answer
+
+
+def _best_evidence(sources: list[Source]) -> list[tuple[Source, EvidenceSentence]]:
+    """Each source with selected evidence and its best evidence sentence, in source order."""
+    return [(s, s.evidence.best) for s in sources if s.evidence is not None and s.evidence.best is not None]
+
+
+def _nearly_as_relevant(ranked: list[tuple[Source, EvidenceSentence]], margin: float) -> list[tuple[Source, EvidenceSentence]]:
+    """The sources whose best evidence scores at least ``margin`` of the best source's."""
+    top = max((ev.score for _, ev in ranked), default=0.0)
+    return [(s, ev) for s, ev in ranked if ev.score >= top * margin]
 
 
 def _add_quoted(answer: Answer, src: Source, ev: EvidenceSentence, n: int, text: str) -> None:
@@ -124,14 +134,10 @@ def cover_papers(answer: Answer, sources: list[Source], settings: Settings) -> A
     if a.cover_papers <= 1 or answer.abstained or not asks_for_several(answer.question):
         return answer
     cited = {r.paper_id for r in answer.references}
-    ranked = [(s, s.evidence.best) for s in sources if s.evidence is not None and s.evidence.best is not None]
-    if not ranked or len(cited) >= a.cover_papers:
-        return answer
-    top = max(ev.score for _, ev in ranked)
-    for src, ev in ranked:
+    for src, ev in _nearly_as_relevant(_best_evidence(sources), a.extractive_margin):
         if len(cited) >= a.cover_papers:
             break
-        if src.hit.paper_id in cited or ev.score < top * a.extractive_margin:
+        if src.hit.paper_id in cited:
             continue
         n = len(answer.references) + 1
         text = name_paper(src.hit.title, third_person(ev.text) if a.third_person else ev.text)
@@ -271,16 +277,10 @@ def verify(raw: str, sources: list[Source], retrieved: list[RetrievedPaper], ans
                 backing[n].append(sup.sentence)
     answer.text = " ".join(parts)
     for old, new in sorted(mapping.items(), key=lambda kv: kv[1]):
-        src, quote = by_number[old], quotes[old]
-
-        def span(k: int, src: Source = src, ev: Evidence = evidence[old]) -> tuple[int, int, str]:
-            if k == TITLE_SENTENCE:  # cited for its title: show the sentence retrieval matched
-                return src.hit.sentence_start, src.hit.sentence_end, src.hit.sentence
-            return ev.sentences[k]
-
-        start, end, sentence = span(quote.sentence)
+        src, quote, ev = by_number[old], quotes[old], evidence[old]
+        start, end, sentence = _span(src, ev, quote.sentence)
         # one quote per claim, the reference's own sentence first, shown in abstract order
-        others = [span(k) for k in backing[old] if k != quote.sentence and (k == TITLE_SENTENCE or _is_sentence(k, len(evidence[old].sentences)))]
+        others = [_span(src, ev, k) for k in backing[old] if k != quote.sentence and (k == TITLE_SENTENCE or _is_sentence(k, len(ev.sentences)))]
         shown = sorted({(start, end, sentence), *others[: a.quotes_per_reference - 1]})
         answer.references.append(
             Reference(n=new, paper_id=src.hit.paper_id, title=src.hit.title, sentence=sentence, start=start, end=end, support=quote.rank.support,
@@ -306,6 +306,14 @@ class _Quote(NamedTuple):
 
     rank: _Rank
     sentence: int  # Support.sentence: index into the source's evidence sentences, or TITLE_SENTENCE
+
+
+def _span(src: Source, evidence: Evidence, k: int) -> tuple[int, int, str]:
+    """(start, end, text) of evidence sentence ``k`` of ``src``; for TITLE_SENTENCE (cited for
+    its title) the sentence retrieval matched."""
+    if k == TITLE_SENTENCE:
+        return src.hit.sentence_start, src.hit.sentence_end, src.hit.sentence
+    return evidence.sentences[k]
 
 
 def _is_sentence(k: int, count: int) -> bool:
