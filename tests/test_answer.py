@@ -65,7 +65,9 @@ def test_verification_of_a_written_answer(full_index, retriever):
     """Real judge, real sources; the answer text is written here instead of generated.
     (Citation logic only: the relevance filter is off here and tested on its own below.)"""
     settings, _ = full_index
-    answerer = Answerer(settings.model_copy(update={"answer": settings.answer.model_copy(update={"relevance_threshold": 0.0})}), retriever=retriever)
+    answerer = Answerer(
+        settings.model_copy(update={"answer": settings.answer.model_copy(update={"relevance_threshold": 0.0, "unsupported": "mark"})}), retriever=retriever
+    )
     hits = retriever.search(SOFT_TEACHER, k=4)
     sources = build_sources(hits, answerer.settings)
     teacher = next(s.n for s in sources if "Soft Teacher" in s.hit.title)
