@@ -17,7 +17,7 @@ from typing import Any
 
 from .errors import RagError
 from .settings import Settings, load_settings, parse_assignment, presets
-from .text import redact_credentials
+from .text import RedactCredentials, redact_credentials
 
 log = logging.getLogger("rag")
 
@@ -41,23 +41,11 @@ def _emit_json(obj: Any) -> None:
     sys.stdout.write("\n")
 
 
-class _RedactCredentials(logging.Filter):
-    """Mask URL credentials in every log line: the HTTP client logs request URLs, and
-    ``llm.base_url`` may carry a user and password."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        clean = redact_credentials(message)
-        if clean != message:
-            record.msg, record.args = clean, None
-        return True
-
-
 def _setup_logging(verbose: int) -> None:
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="rag: %(levelname)s: %(message)s", stream=sys.stderr)
     for handler in logging.getLogger().handlers:
-        handler.addFilter(_RedactCredentials())
+        handler.addFilter(RedactCredentials())
     # third-party chatter stays quiet unless -vv (openai's HTTP client logs as httpx or httpx2)
     for name in ("sentence_transformers", "bm25s", "chromadb", "httpx", "httpx2", "urllib3", "transformers", "llama_index"):
         logging.getLogger(name).setLevel(logging.WARNING if verbose < 2 else logging.DEBUG)

@@ -28,7 +28,7 @@ from typing import Protocol
 
 from .errors import ConfigError, RagError
 from .settings import LLMSettings, Settings, display_url
-from .text import redact_credentials, shorten
+from .text import redact_credentials, redact_loggers, shorten
 
 log = logging.getLogger(__name__)
 
@@ -223,6 +223,9 @@ def _llama_cpp(settings: Settings) -> LLM:
 # -- OpenAI and compatible endpoints ---------------------------------------------------------
 
 
+URL_LOGGERS = ("httpx", "httpx2", "openai._base_client", __name__)  # the loggers that may quote llm.base_url
+
+
 class OpenAILLM:
     """The OpenAI API or any OpenAI-compatible endpoint, streamed.
 
@@ -243,6 +246,7 @@ class OpenAILLM:
             )
         from openai import OpenAI
 
+        redact_loggers(URL_LOGGERS)  # they log request URLs, credentials of llm.base_url included
         self._key = key or ""
         self.client = OpenAI(api_key=key or "no-key", base_url=self.settings.base_url, timeout=self.settings.timeout_s, max_retries=0)
         self.where = display_url(self.settings.base_url) if self.settings.base_url else "api.openai.com"

@@ -55,10 +55,13 @@ class Evidence:
         return cls(" ".join(s for _, _, s in sentences), tuple(sentences))
 
 
+NO_SENTENCE = -1  # Support.sentence when no evidence sentence supports the claim at all
+
+
 @dataclass(frozen=True)
 class Support:
     score: float
-    sentence: int  # index into Evidence.sentences of the best sentence (-1 when none)
+    sentence: int  # index into Evidence.sentences of the best sentence (NO_SENTENCE when none)
 
 
 def numbers_in(text: str) -> set[str]:
@@ -130,7 +133,7 @@ class SupportJudge:
             offset = woffset = 0
             for ev in evidence:
                 n = len(ev.sentences)
-                best = Support(0.0, -1)
+                best = Support(0.0, NO_SENTENCE)
                 number_ok = _number_ok(claim, ev.text)
                 for k in range(n):
                     window = set().union(*sent_tokens[offset + max(0, k - 1) : offset + min(n, k + 2)])

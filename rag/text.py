@@ -15,11 +15,13 @@ may import this one):
 * voice: :func:`third_person` says a paper's "we"/"our" as "the authors"/"their", so an
   answer never speaks as if the system wrote the paper;
 * :func:`redact_credentials` masks the user, password and key of URLs quoted in log lines;
+  :class:`RedactCredentials` is the logging filter that applies it;
 * :func:`shorten` for error messages.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 
@@ -213,6 +215,28 @@ def redact_credentials(text: str) -> str:
     """``text`` with the credentials of any URL in it masked: "http://user:pw@host/?api_key=k"
     -> "http://***@host/?api_key=***" (for log lines, which quote request URLs)."""
     return _URL_SECRET_PARAM.sub(r"\1***", _URL_USERINFO.sub(r"\1***@", text))
+
+
+class RedactCredentials(logging.Filter):
+    """Mask URL credentials in every record it sees (:func:`redact_credentials`): the HTTP
+    client logs request URLs, and ``llm.base_url`` may carry a user and password."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = redact_credentials(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
+def redact_loggers(names: tuple[str, ...]) -> None:
+    """Add :class:`RedactCredentials` to the loggers ``names`` (once each). A logger's own
+    filter masks its records before any handler sees them, whoever configured the handlers:
+    an application that embeds ``ask()`` with its own logging gets masked lines too."""
+    for name in names:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactCredentials) for f in logger.filters):
+            logger.addFilter(RedactCredentials())
 
 
 # -- messages -------------------------------------------------------------------------

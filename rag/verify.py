@@ -33,7 +33,7 @@ from .relevance import asks_for_paper, asks_for_several, judged_relevance, quest
 from .schema import ABSTAIN_TEXT, UNSUPPORTED_NOTE, Answer, Quote, Reference, RetrievedPaper, SentenceSupport
 from .settings import Settings
 from .sources import Source, normalize_copied_headers, without_instructions
-from .support import Evidence, Support, SupportJudge
+from .support import NO_SENTENCE, Evidence, Support, SupportJudge
 from .text import third_person
 
 
@@ -290,7 +290,7 @@ def verify(raw: str, sources: list[Source], retrieved: list[RetrievedPaper], ans
     return answer
 
 
-TITLE_SENTENCE = -1  # Support.sentence of a sentence accepted because it is a source's title
+TITLE_SENTENCE = -2  # Support.sentence of a sentence accepted because it is a source's title (not NO_SENTENCE)
 FIRST_SOURCE = 1  # the number of the source retrieval ranks first (sources are numbered from 1)
 
 
@@ -310,15 +310,15 @@ class _Quote(NamedTuple):
 
 def _span(src: Source, evidence: Evidence, k: int) -> tuple[int, int, str]:
     """(start, end, text) of evidence sentence ``k`` of ``src``; for TITLE_SENTENCE (cited for
-    its title) the sentence retrieval matched."""
-    if k == TITLE_SENTENCE:
+    its title) or NO_SENTENCE the sentence retrieval matched."""
+    if k in (TITLE_SENTENCE, NO_SENTENCE):
         return src.hit.sentence_start, src.hit.sentence_end, src.hit.sentence
     return evidence.sentences[k]
 
 
 def _is_sentence(k: int, count: int) -> bool:
     """Is ``k`` (a ``Support.sentence``) one of ``count`` evidence sentences? Not when it is
-    ``TITLE_SENTENCE`` or the judge's -1 for no sentence (rag/support.py)."""
+    ``TITLE_SENTENCE`` or ``NO_SENTENCE`` (rag/support.py)."""
     return 0 <= k < count
 
 

@@ -156,3 +156,22 @@ def test_a_marker_used_as_a_noun_becomes_the_papers_title():
     assert name_marker_references("As described in [1], it works.", titles) == "As described in Small-scale proxies [1], it works."
     assert name_marker_references("It works [1]. It is fast [1][2].", titles) == "It works [1]. It is fast [1][2]."  # ordinary citations
     assert name_marker_references("The authors of [7] show X.", titles) == "The authors of [7] show X."  # not a source
+
+
+def test_a_reference_backed_by_no_sentence_or_by_its_title_quotes_the_matched_sentence():
+    """The two sentinels of Support.sentence are distinct and neither indexes the abstract
+    (with both at -1, a title-backed quote and 'no sentence' were one value, and -1 read as
+    'the last sentence')."""
+    from rag.retrieve import PaperHit
+    from rag.sources import Source
+    from rag.support import NO_SENTENCE, Evidence
+    from rag.verify import TITLE_SENTENCE, _is_sentence, _span
+
+    assert TITLE_SENTENCE != NO_SENTENCE
+    abstract = "First sentence. Second sentence. Last sentence."
+    evidence = Evidence.from_chunks([(0, len(abstract), abstract)])
+    hit = PaperHit(1, "p1", "T", 1.0, None, None, "Second sentence.", 16, 32, (), ())
+    src = Source(1, hit, [])
+    assert [_is_sentence(k, 3) for k in (TITLE_SENTENCE, NO_SENTENCE, 0, 2, 3)] == [False, False, True, True, False]
+    assert _span(src, evidence, NO_SENTENCE) == _span(src, evidence, TITLE_SENTENCE) == (16, 32, "Second sentence.")
+    assert _span(src, evidence, 2) == (33, 47, "Last sentence.")

@@ -640,6 +640,21 @@ def test_api_key_never_in_cli_output(full_index, endpoint):
     assert "rag: warning: the LLM endpoint" in proc.stderr
 
 
+@pytest.mark.slow
+def test_credentials_in_the_endpoint_url_are_masked_in_an_embedding_applications_logs(full_index, warm, endpoint, caplog):
+    """ask() in someone else's program: no rag CLI set up logging, the application's own handler
+    (here pytest's) records everything at DEBUG, and the HTTP client logs each request URL."""
+    from rag.answer import Answerer
+
+    caplog.set_level(logging.DEBUG)
+    settings = endpoint_settings(full_index, endpoint, "echo500")
+    with_password = settings.llm.base_url.replace("://", f"://alice:{SECRET}@", 1)
+    answer = Answerer(with_llm(settings, base_url=with_password), retriever=warm).ask(SOFT_TEACHER)
+    assert answer.status == "retrieval_only"
+    assert "127.0.0.1" in caplog.text  # the request URLs were logged ...
+    assert_no_secret(caplog.text)  # ... without the password
+
+
 def test_credentials_in_the_endpoint_url_are_not_shown(monkeypatch):
     from rag.llm import LLMUnavailable, Message, make_llm
 
