@@ -12,7 +12,7 @@ from rag.settings import SOURCE_ROOT
 
 
 @pytest.mark.slow
-def test_wheel_installed_elsewhere_ingests_and_searches(tmp_path):
+def test_wheel_installed_elsewhere_ingests_searches_and_answers(tmp_path):
     wheels = tmp_path / "wheels"
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels), str(SOURCE_ROOT)],
@@ -57,6 +57,9 @@ def test_wheel_installed_elsewhere_ingests_and_searches(tmp_path):
     assert "papers           460" in run("info")
     out = run("search", "diffusion training on a tiny budget", "-k", "3")
     assert "Stretching Each Dollar" in out
+    # the main job from the installed copy: its bundled prompts, the local model, a cited answer
+    answer = run("ask", "How can a text-to-image diffusion model be trained on a small budget?")
+    assert "[1]" in answer and "References:" in answer and "Stretching Each Dollar" in answer, answer
     assert not (work / ".rag").exists() and not (SOURCE_ROOT / "share").exists()
     # the developer's editable install is untouched (--ignore-installed: pip uninstalls nothing)
     from importlib import metadata
