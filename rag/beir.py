@@ -5,7 +5,9 @@ BEIR (Thakur et al., 2021) ships a retrieval benchmark as a folder: ``corpus.jso
 ``qrels/{train,dev,test}.tsv`` (``query-id``, ``corpus-id``, ``score``, with a header line).
 Ingest the corpus with ``rag ingest DIR/corpus.jsonl``; this module turns the queries of one
 split into evaluation questions whose gold papers are the judged-relevant corpus documents
-(score > 0), matched to the index by title, like every other dataset.
+(score > 0), matched to the index by title, like every other dataset: by the title ingest gave
+each document (rag/corpus.py: an untitled document is named by its first words, a title
+shared by different texts gets the document's id in brackets).
 
 Invariants: only queries that have a relevant document in the split become questions (BEIR
 lists every split's queries in one file); every question is answerable and has no key
@@ -18,9 +20,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .corpus import normalize_title
+from .corpus import normalize_title, read_jsonl_file
 from .errors import RagError
 from .evaluate import Question
+from .text import detex
 
 
 def _jsonl(path: Path, fields: tuple[str, ...]) -> dict[str, tuple[dict, int]]:
@@ -69,7 +72,11 @@ def load_beir(folder: Path, titles: dict[str, str], split: str = "test") -> list
     qrels_path = folder / "qrels" / f"{split}.tsv"
     qrels = read_qrels(qrels_path)
     queries = _jsonl(folder / "queries.jsonl", ("_id", "text"))
-    corpus = _jsonl(folder / "corpus.jsonl", ("_id", "title"))
+    corpus_path = folder / "corpus.jsonl"
+    if not corpus_path.is_file():
+        raise RagError(f"{corpus_path}: no such file (a BEIR folder has corpus.jsonl, queries.jsonl and qrels/<split>.tsv)")
+    # the titles as ingest gives them (an untitled document, a title shared by two texts)
+    corpus = {r.extra["_id"]: (r.title, r.line) for r in read_jsonl_file(corpus_path, max_abstract_chars=10**9) if "_id" in r.extra}
     out = []
     for qid, docs in qrels.items():
         if qid not in queries:
@@ -78,12 +85,13 @@ def load_beir(folder: Path, titles: dict[str, str], split: str = "test") -> list
         gold, gold_titles = [], []
         for doc in docs:
             if doc not in corpus:
-                raise RagError(f"{qrels_path}: corpus-id '{doc}' is not in {folder / 'corpus.jsonl'}")
-            title = corpus[doc][0]["title"]
-            pid = titles.get(normalize_title(title))
+                raise RagError(f"{qrels_path}: corpus-id '{doc}' is not in {corpus_path}")
+            title, doc_line = corpus[doc]
+            # the index holds titles cleaned of LaTeX (corpus.clean_latex) or as written
+            pid = titles.get(normalize_title(detex(title))) or titles.get(normalize_title(title))
             if pid is None:
                 raise RagError(
-                    f"{folder / 'corpus.jsonl'}:{corpus[doc][1]}: document '{doc}' ('{title[:60]}') is not in the index: "
+                    f"{corpus_path}:{doc_line}: document '{doc}' ('{title[:60]}') is not in the index: "
                     f"run `rag ingest {folder / 'corpus.jsonl'}` with the same settings"
                 )
             gold.append(pid)

@@ -7,6 +7,9 @@ Formats
 * JSONL (``*.jsonl``): one object per line with ``title`` and ``abstract`` (``id`` and any
   other fields are kept as extra metadata).
 * BEIR (``corpus.jsonl``-style): one object per line with ``_id``, ``title``, ``text``.
+  Benchmark corpora have untitled documents and titles shared by different texts: an empty
+  title becomes the text's first words, and a title shared by different texts gets the
+  document's ``_id`` in brackets (:func:`beir_titles`), so every document is its own paper.
 
 LaTeX that scraping left in titles and abstracts ("40\\%", "2.4times" for 2.4×) is undone
 when the collection is loaded, unless ``corpus.clean_latex`` is off.
@@ -194,6 +197,8 @@ def read_jsonl_file(path: Path, max_abstract_chars: int) -> list[_Record]:
         if not isinstance(title, str) or not isinstance(abstract, str):
             raise CorpusError(str(path), n, f"fields 'title' and '{body_key}' must be strings")
         title, abstract = clean_text(title), clean_text(abstract)
+        if beir and not title:
+            title = untitled(abstract)
         _check_record(path, n, title, abstract, max_abstract_chars, field_name=body_key)
         extra = {k: v if isinstance(v, str) else json.dumps(v) for k, v in obj.items() if k not in ("title", body_key)}
         ext_id = extra.get(id_key)
@@ -204,6 +209,28 @@ def read_jsonl_file(path: Path, max_abstract_chars: int) -> list[_Record]:
         out.append(_Record(title, abstract, path, n, extra))
     if not out:
         raise CorpusError(str(path), None, "no papers found")
+    return beir_titles(out)
+
+
+def untitled(text: str, words: int = 12) -> str:
+    """The title of an untitled document: its first ``words`` words, "…" when cut. Pure."""
+    head = text.split()
+    return " ".join(head[:words]) + ("…" if len(head) > words else "")
+
+
+def beir_titles(records: list[_Record]) -> list[_Record]:
+    """Records whose title another record with a different text also has, and a BEIR ``_id``,
+    get the id in brackets ("COVID-19 [d17]"), so that each document stays its own paper
+    instead of an error. Others are returned as they are. Pure."""
+    texts: dict[str, set[str]] = {}
+    for rec in records:
+        texts.setdefault(normalize_title(rec.title), set()).add(rec.abstract)
+    out = []
+    for rec in records:
+        doc = rec.extra.get("_id")
+        if doc is not None and len(texts[normalize_title(rec.title)]) > 1:
+            rec = _Record(f"{rec.title} [{doc}]", rec.abstract, rec.path, rec.line, rec.extra)
+        out.append(rec)
     return out
 
 

@@ -142,3 +142,21 @@ def test_bundled_seeds_keep_no_scraped_percent_or_times():
     papers = load_collection([SEEDS])
     assert not [p.title for p in papers if "\\%" in p.abstract or re.search(r"\dtimes\b", p.abstract)]
     assert any("$1,890" in p.abstract for p in papers)
+
+
+def test_beir_untitled_documents_and_shared_titles_become_papers(tmp_path):
+    """Benchmark corpora (TREC-COVID, FiQA, ...) have documents with no title, and one title
+    over different texts; each document is its own paper, named so it can be told apart."""
+    rows = [
+        {"_id": "d1", "title": "", "text": "Interest rates rise when inflation expectations do, as this short note on monetary policy explains."},
+        {"_id": "d2", "title": "COVID-19", "text": ABSTRACT},
+        {"_id": "d3", "title": "covid 19", "text": ABSTRACT + " Another study."},
+        {"_id": "d4", "title": "Paper Two", "text": ABSTRACT},
+        {"_id": "d5", "title": "Paper Two", "text": ABSTRACT},  # the same document twice: one paper
+    ]
+    b = write(tmp_path / "corpus.jsonl", "\n".join(json.dumps(r) for r in rows) + "\n")
+    papers = load_collection([b])
+    assert [p.title for p in papers] == [
+        "Interest rates rise when inflation expectations do, as this short note on…", "COVID-19 [d2]", "covid 19 [d3]", "Paper Two",
+    ]
+    assert len({p.id for p in papers}) == 4

@@ -187,3 +187,21 @@ def test_support_judge_floor(retriever, full_index):
     assert result["claims"] >= 150
     assert result["auroc"] >= 0.85, result
     assert result["accuracy"] >= 0.80, result
+
+
+def test_beir_documents_without_a_title_or_with_a_shared_one_can_be_gold(tmp_path):
+    from rag.corpus import load_collection, normalize_title
+
+    folder = tmp_path / "beir"
+    text = "A study of a thing with enough words to be an abstract of a paper in a benchmark corpus."
+    write(folder / "corpus.jsonl", "\n".join(json.dumps(r) for r in [
+        {"_id": "d1", "title": "", "text": text},
+        {"_id": "d2", "title": "Same", "text": text + " One."},
+        {"_id": "d3", "title": "Same", "text": text + " Two."},
+    ]) + "\n")
+    write(folder / "queries.jsonl", json.dumps({"_id": "q1", "text": "untitled"}) + "\n" + json.dumps({"_id": "q2", "text": "the second"}) + "\n")
+    write(folder / "qrels" / "test.tsv", "query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td3\t1\n")
+    titles = {normalize_title(p.title): p.id for p in load_collection([folder / "corpus.jsonl"])}  # as ingest names them
+    q1, q2 = load_beir(folder, titles)
+    assert q1.gold_titles == ("A study of a thing with enough words to be an abstract…",) and q2.gold_titles == ("Same [d3]",)
+    assert q1.gold[0] != q2.gold[0] and len(set(titles.values())) == 3
