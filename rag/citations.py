@@ -27,7 +27,7 @@ _ABSTAIN = re.compile(
     re.I,
 )
 
-Status = Literal["cited", "attributed", "unsupported", "abstention", "off_topic"]
+Status = Literal["cited", "attributed", "unsupported", "abstention", "off_topic", "repeated"]
 
 
 def parse_numbers(marker_body: str) -> list[int]:

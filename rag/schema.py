@@ -62,9 +62,10 @@ class RetrievedPaper(BaseModel):
 class SentenceSupport(BaseModel):
     text: str = Field(description="The sentence as shown in the answer, without markers.")
     citations: list[int] = Field(description="Reference numbers it cites (after renumbering).")
-    status: Literal["cited", "attributed", "unsupported", "abstention", "off_topic"] = Field(
+    status: Literal["cited", "attributed", "unsupported", "abstention", "off_topic", "repeated"] = Field(
         description="cited/attributed: shown with its citations; unsupported: no source backs it; abstention: the "
-        "model said the sources do not answer; off_topic: supported but does not address the question (left out of the text)."
+        "model said the sources do not answer; off_topic: supported but does not address the question (left out of the text); "
+        "repeated: says again what an earlier shown sentence said (left out of the text)."
     )
     support: float
     relevance: float = Field(0.0, description="How much the sentence addresses the question (0..1, rag/relevance.py).")

@@ -6,7 +6,8 @@ sources that do not support the sentence are dropped; a sentence with no remaini
 is attributed to its best-supporting source when that support is strong enough, and is
 otherwise marked (or dropped) as unsupported, never shown as a cited fact. A supported
 sentence must also address the question (rag/relevance.py) or be a supporting detail of a
-sentence that does; a sentence that says the question back is judged on what it adds.
+sentence that does; a sentence that says the question back is judged on what it adds; a
+sentence that repeats an earlier shown one is left out (status repeated).
 Citations are renumbered 1..n in order of first use and each reference carries the source
 sentence that supports it, with its offsets in the abstract. ``extractive`` is the
 fallback that quotes the evidence when the model's text fails verification.
@@ -28,7 +29,7 @@ from .citations import Decision, decide, is_abstention, renumber, split_answer, 
 from .corpus import normalize_title
 from .evidence import EvidenceSentence, leans_on_previous, roles
 from .figures import asked_figure, gives_figure
-from .lexical import stopwords
+from .lexical import stopwords, tokenize
 from .relevance import asks_for_paper, asks_for_several, judged_relevance, question_echo, sentence_relevance, titles_as_markers
 from .schema import ABSTAIN_TEXT, UNSUPPORTED_NOTE, Answer, Quote, Reference, RetrievedPaper, SentenceSupport
 from .settings import Settings
@@ -243,6 +244,11 @@ def verify(raw: str, sources: list[Source], retrieved: list[RetrievedPaper], ans
             kept.add(i)
         else:
             decisions[i] = Decision("off_topic", [], d.invalid, d.sources + d.dropped, d.support)
+    shown_rows = [i for i, d in enumerate(decisions) if d.status in ("cited", "attributed")]
+    for i, again in zip(shown_rows, repeats([sentences[i].text for i in shown_rows])):
+        if again:  # the 0.5B model sometimes says a sentence twice, or loops inside one
+            d = decisions[i]
+            decisions[i] = Decision("repeated", [], d.invalid, d.sources + d.dropped, d.support)
     checked = [
         SentenceSupport(text=s.text, citations=d.sources, status=d.status, support=d.support, relevance=rels[i],
                         detail=i in details, invalid_citations=d.invalid, dropped_citations=d.dropped)
@@ -261,7 +267,7 @@ def verify(raw: str, sources: list[Source], retrieved: list[RetrievedPaper], ans
         numbers = [mapping[n] for n in d.sources]
         text = third_person(s.text, advice=True) if a.third_person else s.text
         answer.sentences.append(checked[i].model_copy(update={"citations": numbers, "text": text}))
-        if d.status == "off_topic":
+        if d.status in ("off_topic", "repeated"):
             continue
         if d.status == "unsupported":
             if a.unsupported == "mark":
@@ -288,6 +294,21 @@ def verify(raw: str, sources: list[Source], retrieved: list[RetrievedPaper], ans
         )
     _mark_cited(answer)
     return answer
+
+
+REPEAT_OVERLAP = 0.7  # share of content words (Jaccard) above which a sentence repeats an earlier one
+
+
+def repeats(texts: list[str], overlap: float = REPEAT_OVERLAP) -> list[bool]:
+    """For each sentence, does it repeat an earlier one: do their content words (stemmed,
+    stopwords out) overlap by at least ``overlap`` (Jaccard)? Pure."""
+    seen: list[set[str]] = []
+    out = []
+    for text in texts:
+        words = set(tokenize(text))
+        out.append(bool(words) and any(len(words & w) >= overlap * len(words | w) for w in seen))
+        seen.append(words)
+    return out
 
 
 TITLE_SENTENCE = -2  # Support.sentence of a sentence accepted because it is a source's title (not NO_SENTENCE)

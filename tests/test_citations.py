@@ -175,3 +175,17 @@ def test_a_reference_backed_by_no_sentence_or_by_its_title_quotes_the_matched_se
     assert [_is_sentence(k, 3) for k in (TITLE_SENTENCE, NO_SENTENCE, 0, 2, 3)] == [False, False, True, True, False]
     assert _span(src, evidence, NO_SENTENCE) == _span(src, evidence, TITLE_SENTENCE) == (16, 32, "Second sentence.")
     assert _span(src, evidence, 2) == (33, 47, "Last sentence.")
+
+
+def test_repeats_marks_a_sentence_that_says_an_earlier_one_again():
+    from rag.verify import repeats
+
+    texts = [
+        "Group DETR significantly speeds up the training convergence of DETR-based models.",
+        "The experiments show that Group DETR significantly speeds up the training convergence of DETR-based models.",
+        "It uses group-wise one-to-many assignment.",
+        "",
+        "Group DETR speeds up training.",  # 4 of its content words, all in the first: 4/8 < 0.7
+    ]
+    assert repeats(texts) == [False, True, False, False, False]
+    assert repeats(texts, overlap=0.5) == [False, True, False, False, True]
