@@ -451,6 +451,13 @@ class AnswerSettings(Section):
         "The 0.5B model cited one paper in 40 of the 48 such answers whose question has two or more gold papers "
         "(dev, users, users2, paraphrase_test).",
     )
+    explain_named: bool = Field(
+        True,
+        description="A generated answer whose every sentence only names a paper ('Flicker-free face retouching in "
+        "clips is proposed in RIGID: ... [1].') also quotes what each named paper does: the first sentence of its "
+        "abstract that states its own work (else its best evidence), cited. 8 of the 44 generated answers of the "
+        "users3 and paraphrase_test runs of 2026-12-04 named the paper and said nothing about it.",
+    )
     extractive_sentences: int = Field(2, ge=1, le=5, description="Evidence sentences quoted by an extractive answer.")
     extractive_margin: float = Field(
         0.85, ge=0, le=1, description="An extractive answer quotes another source only when its best evidence is at least this share of the best one's."

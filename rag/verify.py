@@ -186,10 +186,12 @@ def verify(raw: str, sources: list[Source], retrieved: list[RetrievedPaper], ans
     source_titles = [src.hit.title for src in sources]
     rel_inputs = judge.relevance_inputs([s.text for s in sentences], answer.question)
     decisions, rels = [], []
+    naming: set[int] = set()  # rows accepted because they name a relevant source, saying nothing else
     for i, s in enumerate(sentences):
         named = titles.get(normalize_title(s.text))
         invalid = [n for n in s.cited if n not in by_number]  # cited numbers that are not a given source
         if named in relevant:  # the sentence is a relevant paper's title: supported by that paper
+            naming.add(i)
             scores[i][named] = Support(1.0, TITLE_SENTENCE)
             decisions.append(Decision("cited", [named], invalid, [], 1.0))
             rels.append(sentence_relevance(0.0, 0.0, 0.0, is_title=True, paper_question=paper_question))
@@ -198,6 +200,7 @@ def verify(raw: str, sources: list[Source], retrieved: list[RetrievedPaper], ans
         # a source; accepted like a title when that source supports the question itself
         about = [n for n in pointed[i] if n in by_number and question_support[n].score >= a.title_relevance_threshold]
         if about:
+            naming.add(i)
             for n in about:
                 scores[i][n] = question_support[n]  # the reference quotes what matches the question
             decisions.append(Decision("cited", about, invalid, [], max(scores[i][n].score for n in about)))
@@ -292,8 +295,24 @@ def verify(raw: str, sources: list[Source], retrieved: list[RetrievedPaper], ans
             Reference(n=new, paper_id=src.hit.paper_id, title=src.hit.title, sentence=sentence, start=start, end=end, support=quote.rank.support,
                       quotes=[Quote(start=q0, end=q1, text=t) for q0, q1, t in shown])
         )
+    shown_rows = [i for i, d in enumerate(decisions) if d.status in ("cited", "attributed")]
+    if a.explain_named and set(shown_rows) <= naming:
+        _explain_named(answer, {new: by_number[old] for old, new in mapping.items()}, a.third_person)
     _mark_cited(answer)
     return answer
+
+
+def _explain_named(answer: Answer, cited: dict[int, Source], third: bool) -> None:
+    """An answer that only names its papers also quotes what each does (answer.explain_named):
+    the first sentence of the abstract that states the paper's own work, else its best
+    evidence sentence, cited by the paper's reference number (keys of ``cited``)."""
+    for n, src in sorted(cited.items()):
+        if src.evidence is None or src.evidence.best is None:
+            continue
+        ev = _first_contribution(src.evidence.all_sentences) or src.evidence.best
+        text = third_person(ev.text) if third else ev.text
+        answer.text = f"{answer.text} {with_markers(text, [n])}".strip()
+        _add_quoted(answer, src, ev, n, text)
 
 
 REPEAT_OVERLAP = 0.7  # share of content words (Jaccard) above which a sentence repeats an earlier one

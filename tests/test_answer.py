@@ -291,6 +291,22 @@ def _budget_answer(answerer, retriever, raw: str):
     return answerer.verify(raw, sources, [RetrievedPaper.from_hit(h) for h in hits], Answer(question=BUDGET, text="", model="t", settings_hash="x"))
 
 
+def test_an_answer_that_only_names_the_paper_also_says_what_it_does(answerer, retriever):
+    """'X is proposed in <title> [1].' answers "which paper" and nothing else; the paper's own
+    statement of its work is quoted after it (answer.explain_named)."""
+    answer = _budget_answer(answerer, retriever, "Training a text-to-image diffusion model on a small budget is proposed in [1].")
+    assert [s.status for s in answer.sentences] == ["cited", "cited"] and len(answer.references) == 1
+    added = answer.sentences[1].text
+    assert "mask up to 75% of the image patches" in added or "micro-budget" in added.lower(), added
+    assert answer.text.startswith("Training a text-to-image diffusion model on a small budget is proposed in Stretching Each Dollar")
+    from rag.citations import with_markers
+
+    assert answer.text.endswith(with_markers(added, [1])) and len(answer.references[0].quotes) == 2
+    check_references(answer, retriever)
+    off = answerer.settings.model_copy(update={"answer": answerer.settings.answer.model_copy(update={"explain_named": False})})
+    assert len(_budget_answer(Answerer(off, retriever=retriever), retriever, "Training a text-to-image diffusion model on a small budget is proposed in [1].").sentences) == 1
+
+
 def test_supporting_details_follow_an_answer_from_the_same_source(answerer, retriever):
     """The budget and data size are kept after the sentence that answers how, from the same
     paper. On their own they are the best the paper retrieval ranks first says about the
