@@ -72,6 +72,11 @@ def numbers_in(text: str) -> set[str]:
     return out
 
 
+def numbers_agree(claim: str, source: str) -> bool:
+    """Does ``claim`` state a number, and does ``source`` state every number it states?"""
+    return bool(numbers_in(claim)) and _number_ok(claim, source)
+
+
 def _number_ok(claim: str, source: str) -> bool:
     needed = numbers_in(claim)
     if not needed:

@@ -307,6 +307,27 @@ def test_an_answer_that_only_names_the_paper_also_says_what_it_does(answerer, re
     assert len(_budget_answer(Answerer(off, retriever=retriever), retriever, "Training a text-to-image diffusion model on a small budget is proposed in [1].").sentences) == 1
 
 
+def test_a_sentence_giving_the_asked_figure_is_kept_when_a_source_states_that_number(answerer, retriever):
+    """'How much ...?' answered by saying the question back with the number: the judge scores the
+    restated words low, the number is what was asked, and a source sentence states it. Another
+    number is not backed by anything and stays out."""
+    from rag.answer import Answer, RetrievedPaper, evidence_sources
+
+    question = "How much did it cost to train the text-to-image diffusion model of Stretching Each Dollar?"
+    hits = retriever.search(question, k=4)
+    sources = evidence_sources(hits, answerer.evidence(question, hits), answerer.settings)
+
+    def verified(raw):
+        return answerer.verify(raw, sources, [RetrievedPaper.from_hit(h) for h in hits], Answer(question=question, text="", model="t", settings_hash="x"))
+
+    restated = "Training the text-to-image diffusion model of Stretching Each Dollar cost {} in total, by their account."
+    right, wrong = verified(restated.format("$1,890")), verified(restated.format("$2,500"))
+    assert [s.status for s in right.sentences] in (["attributed"], ["cited"]) and "$1,890" in right.text
+    assert "$1,890" in right.references[0].sentence and "Stretching Each Dollar" in right.references[0].title
+    assert "$2,500" not in wrong.text
+    check_references(right, retriever)
+
+
 def test_supporting_details_follow_an_answer_from_the_same_source(answerer, retriever):
     """The budget and data size are kept after the sentence that answers how, from the same
     paper. On their own they are the best the paper retrieval ranks first says about the
