@@ -74,7 +74,7 @@ def extractive(
     numbers: dict[str, int] = {}
     for src, ev in chosen:
         n = numbers.setdefault(src.hit.paper_id, len(numbers) + 1)
-        text = third_person(ev.text) if a.third_person else ev.text
+        text = _voice(ev.text, a.third_person)
         parts.append(with_markers(text, [n]))
         _add_quoted(answer, src, ev, n, text)
     answer.text = " ".join(parts)
@@ -106,6 +106,17 @@ def _add_quoted(answer: Answer, src: Source, ev: EvidenceSentence, n: int, text:
         )
     elif quote not in ref.quotes:
         ref.quotes = sorted([*ref.quotes, quote], key=lambda q: q.start)
+
+
+def _append_quoted(answer: Answer, src: Source, ev: EvidenceSentence, n: int, text: str) -> None:
+    """Append ``text`` (``ev`` as shown), cited as [n], to the answer's text; see :func:`_add_quoted`."""
+    answer.text = f"{answer.text} {with_markers(text, [n])}".strip()
+    _add_quoted(answer, src, ev, n, text)
+
+
+def _voice(text: str, third: bool) -> str:
+    """An abstract's sentence as an answer says it (answer.third_person: "we" -> "the authors")."""
+    return third_person(text) if third else text
 
 
 def _mark_cited(answer: Answer) -> None:
@@ -140,10 +151,7 @@ def cover_papers(answer: Answer, sources: list[Source], settings: Settings) -> A
             break
         if src.hit.paper_id in cited:
             continue
-        n = len(answer.references) + 1
-        text = name_paper(src.hit.title, third_person(ev.text) if a.third_person else ev.text)
-        answer.text = f"{answer.text} {with_markers(text, [n])}".strip()
-        _add_quoted(answer, src, ev, n, text)
+        _append_quoted(answer, src, ev, len(answer.references) + 1, name_paper(src.hit.title, _voice(ev.text, a.third_person)))
         cited.add(src.hit.paper_id)
     _mark_cited(answer)
     return answer
@@ -262,6 +270,7 @@ def verify(raw: str, sources: list[Source], retrieved: list[RetrievedPaper], ans
         if again:  # the 0.5B model sometimes says a sentence twice, or loops inside one
             d = decisions[i]
             decisions[i] = Decision("repeated", [], d.invalid, d.sources + d.dropped, d.support)
+    shown_rows = [i for i in shown_rows if decisions[i].status != "repeated"]
     checked = [
         SentenceSupport(text=s.text, citations=d.sources, status=d.status, support=d.support, relevance=rels[i],
                         detail=i in details, invalid_citations=d.invalid, dropped_citations=d.dropped)
@@ -305,7 +314,6 @@ def verify(raw: str, sources: list[Source], retrieved: list[RetrievedPaper], ans
             Reference(n=new, paper_id=src.hit.paper_id, title=src.hit.title, sentence=sentence, start=start, end=end, support=quote.rank.support,
                       quotes=[Quote(start=q0, end=q1, text=t) for q0, q1, t in shown])
         )
-    shown_rows = [i for i, d in enumerate(decisions) if d.status in ("cited", "attributed")]
     if a.explain_named and set(shown_rows) <= naming:
         _explain_named(answer, {new: by_number[old] for old, new in mapping.items()}, a.third_person)
     _mark_cited(answer)
@@ -320,9 +328,7 @@ def _explain_named(answer: Answer, cited: dict[int, Source], third: bool) -> Non
         if src.evidence is None or src.evidence.best is None:
             continue
         ev = _first_contribution(src.evidence.all_sentences) or src.evidence.best
-        text = third_person(ev.text) if third else ev.text
-        answer.text = f"{answer.text} {with_markers(text, [n])}".strip()
-        _add_quoted(answer, src, ev, n, text)
+        _append_quoted(answer, src, ev, n, _voice(ev.text, third))
 
 
 REPEAT_OVERLAP = 0.7  # share of content words (Jaccard) above which a sentence repeats an earlier one
