@@ -26,6 +26,7 @@ from typing import Any
 from .abstention import AbstentionModel
 from .abstention import features as abstention_features
 from .citations import finished_sentences
+from .embeddings import judge_embedder
 from .errors import RagError
 from .evidence import EvidenceSelector, PaperEvidence
 from .figures import Figure, asked_figure, states_figure, with_figure
@@ -90,8 +91,9 @@ class Answerer:
     def selector(self) -> EvidenceSelector:
         if self._selector is None:
             a = self.settings.answer
+            embedder = judge_embedder(a.judge_embedding, self.retriever.embedder, self.settings.embedding)
             self._selector = EvidenceSelector(
-                self.retriever.embedder, self.retriever.index.bm25.idf, a.evidence_sentences, first_paper=a.evidence_first,
+                embedder, self.retriever.index.bm25.idf, a.evidence_sentences, first_paper=a.evidence_first,
                 background_factor=a.background_factor, contribution_bonus=a.contribution_bonus,
             )
         return self._selector

@@ -57,6 +57,16 @@ def make_embedder(settings: EmbeddingSettings) -> Embedder:
     return factory(settings)
 
 
+def judge_embedder(model: str, retrieval: Embedder, embedding: EmbeddingSettings) -> Embedder:
+    """The embedder of evidence selection and the support judge (``answer.judge_embedding``):
+    the retrieval embedder itself when ``model`` is empty or is the retrieval model, else the
+    bundled sentence-transformers ``model`` on ``embedding.runtime``."""
+    if not model or retrieval.name == f"sentence-transformers:{model}":
+        return retrieval
+    own = EmbeddingSettings(provider="sentence-transformers", model=model, runtime=embedding.runtime, batch_size=embedding.batch_size)
+    return make_embedder(own)
+
+
 def _normalize(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=np.float32)
     norms = np.linalg.norm(x, axis=1, keepdims=True)
@@ -115,10 +125,12 @@ class SentenceTransformerEmbedder:
 
 @register("sentence-transformers")
 def _sentence_transformers(settings: EmbeddingSettings) -> Embedder:
-    if settings.model == BUNDLED_MINILM and settings.runtime == "onnx":
-        from .onnx_embedder import OnnxMiniLM
+    from .models import BUNDLED_EMBEDDERS
 
-        return OnnxMiniLM(batch_size=settings.batch_size)
+    if settings.runtime == "onnx" and (settings.model == BUNDLED_MINILM or settings.model in BUNDLED_EMBEDDERS):
+        from .onnx_embedder import OnnxEmbedder
+
+        return OnnxEmbedder(settings.model, batch_size=settings.batch_size)
     return SentenceTransformerEmbedder(settings)
 
 

@@ -298,13 +298,15 @@ def validate_judge(settings: Settings, claims_path: Path, judge=None) -> dict[st
     "kind", ...}``. A claim is predicted supported when its score reaches
     ``answer.support_threshold``.
     """
+    from .embeddings import judge_embedder
     from .metrics import auroc
     from .support import SupportJudge
 
     rows = [json.loads(line) for line in claims_path.read_text(encoding="utf-8").splitlines() if line.strip()]
     if judge is None:
         retriever = Retriever(settings)
-        judge = SupportJudge(retriever.embedder, retriever.index.bm25.idf)
+        embedder = judge_embedder(settings.answer.judge_embedding, retriever.embedder, settings.embedding)
+        judge = SupportJudge(embedder, retriever.index.bm25.idf)
     scores = []
     for r in rows:
         evidence = Evidence.from_chunks([(0, len(r["evidence"]), r["evidence"])])

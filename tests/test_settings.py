@@ -76,3 +76,26 @@ def test_a_malformed_endpoint_url_is_a_one_line_error_that_does_not_repeat_it():
         message = str(err.value)
         assert "llm.base_url" in message and "http(s) URL" in message and "s3cret" not in message, message
     assert load_settings(overrides={"llm": {"base_url": "https://alice:pw@example.org:8443/v1"}}).llm.base_url.endswith("/v1")
+
+
+def test_the_judge_keeps_its_calibrated_embedder_when_retrieval_changes_model():
+    """answer.judge_embedding: evidence and the support judge embed with MiniLM (their
+    thresholds were fitted on its cosines) whatever model retrieval uses; empty = the
+    retrieval embedder itself; no second model when both are the same."""
+    from rag.embeddings import HashingEmbedder, judge_embedder
+    from rag.onnx_embedder import OnnxEmbedder
+
+    settings = load_settings(overrides={"embedding.model": "all-mpnet-base-v2"}, environ={})
+    assert settings.answer.judge_embedding == "all-MiniLM-L6-v2"
+    assert settings.index_hash() != load_settings(environ={}).index_hash()
+    # the judge's model is an answer setting: changing it does not re-index
+    other = load_settings(overrides={"answer.judge_embedding": ""}, environ={})
+    assert other.index_hash() == load_settings(environ={}).index_hash()
+    assert other.settings_hash() != load_settings(environ={}).settings_hash()
+
+    retrieval = HashingEmbedder(settings.embedding)
+    judge = judge_embedder(settings.answer.judge_embedding, retrieval, settings.embedding)
+    assert isinstance(judge, OnnxEmbedder) and judge.name == "sentence-transformers:all-MiniLM-L6-v2" and judge.dim == 384
+    assert judge_embedder("", retrieval, settings.embedding) is retrieval
+    same = OnnxEmbedder("all-MiniLM-L6-v2")
+    assert judge_embedder("all-MiniLM-L6-v2", same, settings.embedding) is same
