@@ -122,6 +122,59 @@ def _how(kind: str, after: str) -> frozenset[str]:
     return frozenset({head})
 
 
+_PARAMS = frozenset({"parameter", "param"})  # "600B tokens", "$2M": a unit alone is not a parameter count
+# a question written as a noun phrase ("InstaFlow output image resolution?", "parameter count
+# of SkillNet"): the measure that asks for a number, and the words that must stand next to it
+_FRAGMENT_MEASURES: dict[str, frozenset[str]] = {
+    "resolution": frozenset({"resolution", "×", "px", "pixel", "p"}),  # "30k images": not "k"
+    "parameter count": _PARAMS,
+    "number of parameters": _PARAMS,
+    "parameters": _PARAMS,
+    "model size": _PARAMS,
+    "llm size": _PARAMS,
+    "network size": _PARAMS,
+    "training cost": _COMPUTE,
+    "training time": _COMPUTE,
+    "inference time": _TIME,
+    "memory usage": _MEMORY,
+    "memory footprint": _MEMORY,
+}
+# measures that also name a topic ("infinity-norm accuracy", "speedup of attention"): asked
+# only when the phrase ends with a question mark
+_FRAGMENT_MEASURES_ASKED = {k: v for k, v in _MEASURES.items() if v and k not in _FRAGMENT_MEASURES}
+_FRAGMENT_ALL = {**_FRAGMENT_MEASURES, **_FRAGMENT_MEASURES_ASKED}
+_QUALIFIER = frozenset(
+    "high low higher lower large larger small smaller full native arbitrary any different varying variable multi multiple "
+    "fixed reduced increased limited super ultra extreme".split()
+)
+_FRAGMENT = re.compile(
+    r"(?:^|\s)(" + "|".join(re.escape(k).replace(r"\ ", r"\s+") for k in sorted(_FRAGMENT_ALL, key=len, reverse=True))
+    + r")(?:\s*$|\s+(?:of|used|in|for|on|reported|achieved|reached)\s+\S)",
+    re.I,
+)
+_ASKING = re.compile(r"^(?:what|which|how|who|whom|whose|where|when|why|does|do|did|is|are|was|were|can|could|should|will|would|has|have|list|find|show|give|compare|explain)\b", re.I)
+
+
+def _fragment_figure(question: str) -> Figure | None:
+    """A figure asked by a noun phrase rather than a question: the measure ends the phrase
+    ("InstaFlow output image resolution?") or is followed by what it is of ("parameter count of
+    SkillNet", "LLM size used in ..."), and is not qualified ("high resolution", "small model
+    size": a topic, not an ask)."""
+    text = question.strip().rstrip("?").strip()
+    if not text or _ASKING.match(text) or len(text.split()) > 14:
+        return None
+    m = _FRAGMENT.search(text)
+    if m is None:
+        return None
+    before = text[: m.start(1)].split()
+    if before and before[-1].lower() in _QUALIFIER:
+        return None
+    key = re.sub(r"\s+", " ", m.group(1).lower())
+    if key not in _FRAGMENT_MEASURES and not question.strip().endswith("?"):
+        return None
+    return Figure(f"the {key}", _FRAGMENT_ALL[key])
+
+
 def asked_figure(question: str) -> Figure | None:
     """The figure ``question`` asks for, or None when it asks for none."""
     found: list[Figure] = []
@@ -133,7 +186,7 @@ def asked_figure(question: str) -> Figure | None:
         kind, after = m.group(1).lower(), m.group(2)
         found.append((m.start(), Figure(_how_phrase(kind, after), _how(kind, after))))
     if not found:
-        return None
+        return _fragment_figure(question)
     found.sort(key=lambda f: f[0])
     figures = [f for _, f in found]
     terms = frozenset() if any(not f.terms for f in figures) else frozenset().union(*(f.terms for f in figures))

@@ -108,3 +108,45 @@ def test_with_figure_leaves_a_paper_that_states_none_unchanged():
     ev = _evidence(["We propose X.", "X lowers perplexity."], [0])
     assert not states_figure(ev, PPL)
     assert with_figure(ev, PPL) == ev
+
+
+@pytest.mark.parametrize(
+    ("question", "phrase", "some_terms"),
+    [
+        ("InstaFlow output image resolution?", "the resolution", {"resolution", "×"}),
+        ("parameter count of the speech LM trained on synthetic interleaved data", "the parameter count", {"parameter"}),
+        ("total parameter count of SkillNet multimodal model", "the parameter count", {"parameter"}),
+        ("LLM size used in the online gradient-alignment data mixing experiments?", "the llm size", {"parameter"}),
+        ("once-for-all net: training trick and mobile ImageNet accuracy?", "the accuracy", {"accuracy"}),
+        ("Stretching Each Dollar training cost", "the training cost", {"$", "gpu"}),
+    ],
+)
+def test_a_noun_phrase_can_ask_for_a_figure(question, phrase, some_terms):
+    """Users write detail questions as fragments; the measure ends the phrase or is followed by
+    what it is of."""
+    figure = asked_figure(question)
+    assert figure is not None and figure.phrase == phrase
+    assert some_terms <= figure.terms
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "diffusion models at high resolution",  # a qualified measure is a topic
+        "quantization for small model size",
+        "sketched regression with infinity-norm accuracy",  # a generic measure without "?" is a topic
+        "forecasting code-task accuracy of bigger LMs beforehand",
+        "Which papers reduce training cost of diffusion models?",  # a question, not a fragment
+        "resolution-agnostic image generation",
+    ],
+)
+def test_a_noun_phrase_naming_a_measure_as_a_topic_asks_for_no_figure(question):
+    assert asked_figure(question) is None
+
+
+def test_a_unit_alone_is_not_the_asked_parameter_count_or_resolution():
+    params, resolution = asked_figure("parameter count of X?"), asked_figure("X output resolution?")
+    assert not gives_figure("Scaling pre-training to 1 trillion tokens (with 600B synthetic tokens).", params)
+    assert gives_figure("We train a 1.16 billion parameter sparse transformer.", params)
+    assert not gives_figure("InstaFlow yields an FID of 13.1 on MS COCO 2014-30k.", resolution)
+    assert gives_figure("It generates 1024×1024 images.", resolution) and gives_figure("Videos at 1080p.", resolution)
