@@ -497,3 +497,28 @@ def test_a_reference_quotes_the_sentence_behind_each_claim(full_index, retriever
     one = settings.model_copy(update={"answer": settings.answer.model_copy(update={"quotes_per_reference": 1})})
     single = Answerer(one, retriever=retriever, llm=scripted_llm(settings, default=draft)).ask(BUDGET)
     assert [q.text for q in single.references[0].quotes] == [single.references[0].sentence]
+
+
+def test_a_follow_up_about_one_paper_is_answered_from_that_paper_only(full_index, retriever):
+    """A chat follow-up ("what does the first one compare against?") is about the paper it
+    names (``focus``). The README's chat once answered it with a second paper's "Inspired by
+    this, we propose ..." quoted next to the first paper's comparison: a sentence of another
+    source is left out, and the extractive fallback quotes only the named paper (this failed
+    before: Immiscible Diffusion was the second reference)."""
+    import re
+
+    settings, _ = full_index
+    first = retriever.search(BUDGET)[0]
+    assert "Stretching Each Dollar" in first.title
+    question = f'what does "{first.title}" compare against?'
+
+    def draft(messages):  # the first source's opening sentence and the second source's, each cited
+        bodies = dict(re.findall(r"^\[(\d)\] .*\n(.+)$", messages[-1].content, flags=re.M))
+        return f"{bodies['1'].split('. ')[0].rstrip('.')} [1]. {bodies['2'].split('. ')[0].rstrip('.')} [2]."
+
+    llm = scripted_llm(settings).enqueue(draft)
+    answer = Answerer(settings, retriever=retriever, llm=llm).ask(question, focus=[first.paper_id])
+    assert answer.status == "answered" and not answer.abstained
+    assert [r.paper_id for r in answer.references] == [first.paper_id], [r.title for r in answer.references]
+    assert "[2]" not in answer.text and "118" in answer.text, answer.text  # what the paper compares against
+    check_references(answer, retriever)
