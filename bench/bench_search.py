@@ -3,11 +3,19 @@
 Warm: one Retriever, loaded and warmed, answers 50 dev-set questions; p50/p95 of the
 search call. Cold: wall time of `rag search "..."` as a new process (ONNX and torch
 embedding runtimes), 3 runs each, interleaved with the baseline `python -c "import chromadb,
-numpy"`, plus the import cost of the heavy modules measured in a fresh interpreter.
+numpy"`, plus the import cost of the heavy modules measured in a fresh interpreter. The
+default (all-mpnet-base-v2) and `--preset minilm` are measured side by side.
+
+    python bench/bench_search.py [--store DIR]
+
+``--store``: use the indexes already in DIR (e.g. .rag, after `rag ingest` and `rag ingest
+--preset minilm`) instead of ingesting the bundled collection into a temporary folder twice
+(about 5 minutes on 2 cores).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import subprocess
@@ -24,19 +32,26 @@ from rag.settings import load_settings
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--store", type=Path, default=None, help="reuse the indexes in this store folder")
+    args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        overrides = {"store.path": str(Path(tmp))}
-        settings = load_settings(overrides=overrides)
-        ingest(settings, progress=False)
+        store = str(args.store.resolve()) if args.store else tmp
+        overrides = {"store.path": store}
+        presets = (None, "minilm")
+        if args.store is None:
+            for preset in presets:
+                ingest(load_settings(overrides=overrides, preset=preset), progress=False)
         questions = dev_questions(50)
-        for mode in ("hybrid", "dense", "bm25"):
-            s = load_settings(overrides={**overrides, "retrieval.mode": mode})
-            r = Retriever(s)
-            r.warm()
-            times = warm_search_times(r, questions)
-            print(f"warm search ({mode:6}, {len(times)} queries): {summary(times)}")
+        for preset in presets:
+            for mode in ("hybrid", "dense", "bm25"):
+                s = load_settings(overrides={**overrides, "retrieval.mode": mode}, preset=preset)
+                r = Retriever(s)
+                r.warm()
+                times = warm_search_times(r, questions)
+                print(f"warm search ({s.embedding.model}, {mode:6}, {len(times)} queries): {summary(times)}")
 
-        env = {**os.environ, "RAG__STORE__PATH": tmp}
+        env = {**os.environ, "RAG__STORE__PATH": store}
 
         def wall(cmd: list[str], extra: dict[str, str] | None = None, runs: int = 3) -> list[float]:
             out = []
@@ -46,15 +61,17 @@ def main() -> None:
                 out.append(time.perf_counter() - t)
             return out
 
-        # interleaved, so a busy machine slows all three alike
-        base, onnx, torch_rt = [], [], []
+        # interleaved, so a busy machine slows all of them alike
+        search = [sys.executable, "-m", "rag.cli", "search", questions[0]]
+        runs: dict[str, list[float]] = {"baseline": [], "onnx (default)": [], "onnx, minilm": [], "torch": []}
         for _ in range(3):
-            base += wall([sys.executable, "-c", "import chromadb, numpy"], runs=1)
-            onnx += wall([sys.executable, "-m", "rag.cli", "search", questions[0]], runs=1)
-            torch_rt += wall([sys.executable, "-m", "rag.cli", "search", questions[0]], {"RAG__EMBEDDING__RUNTIME": "torch"}, runs=1)
-        b = statistics.median(base)
+            runs["baseline"] += wall([sys.executable, "-c", "import chromadb, numpy"], runs=1)
+            runs["onnx (default)"] += wall(search, runs=1)
+            runs["onnx, minilm"] += wall(search, {"RAG_PRESET": "minilm"}, runs=1)
+            runs["torch"] += wall(search, {"RAG__EMBEDDING__RUNTIME": "torch"}, runs=1)
+        b = statistics.median(runs.pop("baseline"))
         print(f"cold baseline `python -c 'import chromadb, numpy'`: median {b:.2f} s")
-        for name, xs in (("onnx (default)", onnx), ("torch", torch_rt)):
+        for name, xs in runs.items():
             m = statistics.median(xs)
             print(f"cold `rag search` process, {name:<14}: median {m:.2f} s = {m / b:.2f} x baseline, runs {[round(x, 2) for x in xs]}")
         for mod in ("rag.cli", "chromadb", "llama_index.core", "torch", "sentence_transformers"):
