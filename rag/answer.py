@@ -198,11 +198,11 @@ class Answerer:
         # cut at llm.max_tokens, the last sentence is unfinished: it is not verified or shown
         complete = finished_sentences(raw) if completion.finish_reason == "length" else raw
         # a hedged answer does not also show claims no source supports ("Yes, there is ...")
-        about = frozenset(src.n for src in sources if src.hit.paper_id in set(focus))
-        answer = self.verify(complete, sources, retrieved, Answer(**base, text="", tokens=tokens, raw_text=raw), drop_unsupported=hedge, about=about)
+        focused = frozenset(src.n for src in sources if src.hit.paper_id in set(focus))
+        answer = self.verify(complete, sources, retrieved, Answer(**base, text="", tokens=tokens, raw_text=raw), drop_unsupported=hedge, focus=focused)
         confident = p is None or p >= max(threshold, a.extractive_above) or bool(focus) or names_top
         if answer.abstained and answer.abstain_reason in ("unsupported", "empty", "model") and confident:
-            answer = self.extractive([s for s in sources if s.n in about] or sources, retrieved, answer)
+            answer = self.extractive([s for s in sources if s.n in focused] or sources, retrieved, answer)
         elif a.require_top_source and answer.mode == "generated" and confident and not focus and not hedge and not asks_for_several(question):
             if hits[0].paper_id not in {r.paper_id for r in answer.references}:
                 # a question about one paper, answered from another: the model copied the wrong source
@@ -221,13 +221,13 @@ class Answerer:
 
     def verify(
         self, raw: str, sources: list[Source], retrieved: list[RetrievedPaper], answer: Answer, *, drop_unsupported: bool = False,
-        about: frozenset[int] = frozenset(),
+        focus: frozenset[int] = frozenset(),
     ) -> Answer:
         """See :func:`rag.verify.verify`; ``drop_unsupported``: as with ``answer.unsupported = "drop"``."""
         settings = self.settings
         if drop_unsupported:
             settings = settings.model_copy(update={"answer": settings.answer.model_copy(update={"unsupported": "drop"})})
-        return verify(raw, sources, retrieved, answer, judge=self.judge, settings=settings, about=about)
+        return verify(raw, sources, retrieved, answer, judge=self.judge, settings=settings, focus=focus)
 
 
 def _finish(answer: Answer, t0: float) -> Answer:

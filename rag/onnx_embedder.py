@@ -147,10 +147,13 @@ SMALL_CALL = 4  # texts per call up to which one thread is faster than several (
 class OnnxEmbedder:
     """A bundled sentence-transformers model on ONNX Runtime; ``embed`` has the Embedder contract.
 
-    Two sessions, each made on first use: calls with at most ``SMALL_CALL`` texts (queries)
-    run on one thread, because for one short text the threads' hand-off costs more than it
-    saves (bench_search, MiniLM: a single query 19.6 ms on one thread vs 25.8 ms on two, and
-    35 vs 64 ms on a busy machine); batches (ingest) run on ``threads`` (default: the cores, <= 4).
+    MiniLM has two sessions, each made on first use: calls with at most ``SMALL_CALL`` texts
+    (queries) run on one thread, because for one short text the threads' hand-off costs more
+    than it saves (bench_search: a single query 19.6 ms on one thread vs 25.8 ms on two, and
+    35 vs 64 ms on a busy machine); batches (ingest) run on ``threads`` (default: the cores,
+    <= 4). A larger model has one session on ``threads`` for every call: one MPNet query takes
+    p50 50 ms on two threads vs 80 ms on one (50 dev questions), and one session holds the
+    436 MB of weights once.
     """
 
     def __init__(self, model: str = MINILM, batch_size: int = 32, threads: int = 0):
@@ -161,6 +164,7 @@ class OnnxEmbedder:
             self.dim = json.loads((model_dir_of(model) / "config.json").read_text())["hidden_size"]
         self.batch_size = batch_size
         self.threads = threads
+        self.small_call = SMALL_CALL if model == MINILM else 0  # calls up to this many texts run on one thread
         self._sessions: dict[int, object] = {}
         self._tokenizer = None
         self._lock = threading.Lock()
@@ -183,6 +187,11 @@ class OnnxEmbedder:
                 opts = ort.SessionOptions()
                 opts.intra_op_num_threads = threads
                 opts.inter_op_num_threads = 1
+                if not self.small_call:
+                    # the one session also answers queries: its idle pool threads would spin after
+                    # a run and compete with the search's numpy work (MPNet hybrid search p50 131
+                    # ms spinning vs 67 ms not, bench_search)
+                    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
                 try:
                     self._sessions[threads] = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
                 except Exception as exc:  # a corrupt cache file: say where it is
@@ -192,7 +201,7 @@ class OnnxEmbedder:
     def embed(self, texts: Sequence[str], *, kind: str = "document") -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        session, tok = self._load(len(texts) <= SMALL_CALL)
+        session, tok = self._load(len(texts) <= self.small_call)
         inputs = {i.name for i in session.get_inputs()}
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths share a batch: less padding
         out = np.zeros((len(texts), self.dim), dtype=np.float32)

@@ -8,7 +8,7 @@ otherwise marked (or dropped) as unsupported, never shown as a cited fact. A sup
 sentence must also address the question (rag/relevance.py) or be a supporting detail of a
 sentence that does; a sentence that says the question back is judged on what it adds; a
 sentence that repeats an earlier shown one is left out (status repeated). When the question is
-about given papers (``about``: a chat follow-up on earlier references), a sentence backed
+about given papers (``focus``: a chat follow-up on earlier references), a sentence backed
 only by other sources is left out (status off_topic).
 Citations are renumbered 1..n in order of first use and each reference carries the source
 sentence that supports it, with its offsets in the abstract. ``extractive`` is the
@@ -161,10 +161,10 @@ def cover_papers(answer: Answer, sources: list[Source], settings: Settings) -> A
 
 def verify(
     raw: str, sources: list[Source], retrieved: list[RetrievedPaper], answer: Answer, *, judge: SupportJudge, settings: Settings,
-    about: frozenset[int] = frozenset(),
+    focus: frozenset[int] = frozenset(),
 ) -> Answer:
     """Check every sentence of the model's text ``raw`` against ``sources`` and fill ``answer``
-    (see the module docstring); an answer with nothing left to show is abstained. ``about``:
+    (see the module docstring); an answer with nothing left to show is abstained. ``focus``:
     numbers of the sources the question is about; empty = any source may answer."""
     a = settings.answer
     sentences = split_answer(normalize_copied_headers(raw, sources))
@@ -247,11 +247,11 @@ def verify(
             )
         )
     supported = [i for i, d in enumerate(decisions) if d.status in ("cited", "attributed")]
-    if about:
+    if focus:
         # "what does the first one compare against?": another paper's sentence does not answer it
         for i in supported:
             d = decisions[i]
-            if not set(d.sources) & about:
+            if not set(d.sources) & focus:
                 decisions[i] = Decision("off_topic", [], d.invalid, d.sources + d.dropped, d.support)
         supported = [i for i in supported if decisions[i].status != "off_topic"]
     answering_rows = {i for i in supported if rels[i] >= a.relevance_threshold}

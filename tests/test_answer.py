@@ -525,3 +525,29 @@ def test_a_follow_up_about_one_paper_is_answered_from_that_paper_only(full_index
     assert [r.paper_id for r in answer.references] == [first.paper_id], [r.title for r in answer.references]
     assert "[2]" not in answer.text and "118" in answer.text, answer.text  # what the paper compares against
     check_references(answer, retriever)
+
+
+def test_verification_with_a_focus_leaves_out_sentences_of_other_sources(full_index, retriever):
+    """verify(focus=...): a supported, relevant sentence is shown when its source is one the
+    question is about, and left out (off_topic) when it is not."""
+    from rag.answer import evidence_sources
+    from rag.schema import Answer, RetrievedPaper
+
+    settings, _ = full_index
+    answerer = Answerer(settings, retriever=retriever, llm=scripted_llm(settings))
+    first = retriever.search(BUDGET)[0]
+    question = f'what does "{first.title}" compare against?'
+    hits = retriever.search_with(question, [first.paper_id], k=5)
+    sources = evidence_sources(hits, answerer.evidence(question, hits), settings)
+    assert sources[0].hit.paper_id == first.paper_id and len(sources) >= 2
+    draft = "Notably, their model achieves competitive FID while incurring 118× lower cost than stable diffusion models [1]."
+
+    def check(focus):
+        blank = Answer(question=question, model="scripted", settings_hash="x", text="")
+        return answerer.verify(draft, sources, [RetrievedPaper.from_hit(h) for h in hits], blank, focus=focus)
+
+    for focus in (frozenset(), frozenset({1})):
+        shown = check(focus)
+        assert shown.status == "answered" and [s.status for s in shown.sentences] == ["cited"], focus
+    other = check(frozenset({2}))
+    assert other.abstained and [s.status for s in other.draft] == ["off_topic"]

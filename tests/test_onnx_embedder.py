@@ -44,7 +44,9 @@ def test_onnx_and_torch_vectors_agree_on_100_texts(model, dim):
     # one text at a time runs on the one-thread session: the same vectors
     single = np.stack([onnx.embed([t])[0] for t in texts[:10]])
     assert np.abs(single - a[:10]).max() < 1e-4
-    assert sorted(onnx._sessions) == sorted({1, onnx.threads or min(os.cpu_count() or 1, 4)})
+    threads = onnx.threads or min(os.cpu_count() or 1, 4)
+    # MiniLM answers a short call on one thread; MPNet has one session for every call
+    assert sorted(onnx._sessions) == (sorted({1, threads}) if model == "all-MiniLM-L6-v2" else [threads])
     np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-4)
     # the order of the inputs does not change a text's vector (batches are length-sorted)
     np.testing.assert_allclose(onnx.embed(texts[::-1])[::-1], a, atol=1e-5)
