@@ -73,7 +73,7 @@ def _normalize(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(norms, 1e-12)
 
 
-# -- sentence-transformers (default: the bundled all-MiniLM-L6-v2) --------------------
+# -- sentence-transformers (default: the bundled all-mpnet-base-v2) -------------------
 
 
 class SentenceTransformerEmbedder:

@@ -117,7 +117,7 @@ class EmbeddingSettings(Section):
     provider: str = Field(
         "sentence-transformers",
         description="A name registered in rag/embeddings.py (EMBEDDERS). sentence-transformers: a local model "
-        "(default: the bundled all-MiniLM-L6-v2, offline). openai: the OpenAI embeddings API. hashing: a "
+        "(default: the bundled all-mpnet-base-v2, offline). openai: the OpenAI embeddings API. hashing: a "
         "deterministic bag-of-words embedder with no model, for fast tests.",
     )
 
