@@ -14,7 +14,8 @@ scored evidence (rag/evidence.py).
 
 Invariants: pure functions of their text. ``asked_figure`` returns None unless the question
 asks for a figure in a clause of its own (at the start, or after a comma, semicolon, colon or
-"and"): "a model that predicts how many tokens are left" asks for no figure. A sentence gives
+"and"): "a model that predicts how many tokens are left" asks for no figure; or is a noun
+phrase that asks for one (``_fragment_figure``: "InstaFlow output image resolution?"). A sentence gives
 a figure only if it contains a digit.
 """
 
@@ -126,10 +127,9 @@ _PARAMS = frozenset({"parameter", "param"})  # "600B tokens", "$2M": a unit alon
 # a question written as a noun phrase ("InstaFlow output image resolution?", "parameter count
 # of SkillNet"): the measure that asks for a number, and the words that must stand next to it
 _FRAGMENT_MEASURES: dict[str, frozenset[str]] = {
-    "resolution": frozenset({"resolution", "×", "px", "pixel", "p"}),  # "30k images": not "k"
+    "resolution": frozenset({"resolution", "px", "pixel", "p"}),  # not "30k images", "118× cheaper"
     "parameter count": _PARAMS,
     "number of parameters": _PARAMS,
-    "parameters": _PARAMS,
     "model size": _PARAMS,
     "llm size": _PARAMS,
     "network size": _PARAMS,
@@ -155,22 +155,30 @@ _FRAGMENT = re.compile(
 _ASKING = re.compile(r"^(?:what|which|how|who|whom|whose|where|when|why|does|do|did|is|are|was|were|can|could|should|will|would|has|have|list|find|show|give|compare|explain)\b", re.I)
 
 
+_TOPIC_WORDS = frozenset("for on of in with to by about via reduce reduces reducing cut cutting lower lowering efficient faster scaling".split())
+
+
 def _fragment_figure(question: str) -> Figure | None:
     """A figure asked by a noun phrase rather than a question: the measure ends the phrase
     ("InstaFlow output image resolution?") or is followed by what it is of ("parameter count of
-    SkillNet", "LLM size used in ..."), and is not qualified ("high resolution", "small model
-    size": a topic, not an ask)."""
+    SkillNet", "LLM size used in ..."). Without a question mark, the phrase must open with the
+    measure ("total parameter count of SkillNet"). A measure that is qualified ("high
+    resolution", "small model size") or that follows a verb or preposition ("reducing training
+    time of ...", "scaling laws for model size") names a topic, not an ask."""
     text = question.strip().rstrip("?").strip()
     if not text or _ASKING.match(text) or len(text.split()) > 14:
         return None
     m = _FRAGMENT.search(text)
     if m is None:
         return None
-    before = text[: m.start(1)].split()
-    if before and before[-1].lower() in _QUALIFIER:
+    before = [w.lower() for w in text[: m.start(1)].split()]
+    if before and before[-1] in _QUALIFIER:
+        return None
+    if any(w in _TOPIC_WORDS or (w.endswith("ing") and len(w) > 4) for w in before[-2:]):
         return None
     key = re.sub(r"\s+", " ", m.group(1).lower())
-    if key not in _FRAGMENT_MEASURES and not question.strip().endswith("?"):
+    asked = question.strip().endswith("?")
+    if not asked and (key not in _FRAGMENT_MEASURES or any(w not in ("total", "overall", "the") for w in before)):
         return None
     return Figure(f"the {key}", _FRAGMENT_ALL[key])
 

@@ -6,7 +6,8 @@ Invariants:
 * A model's ONNX graph is exported once from its bundled safetensors (offline, needs torch
   and the ``onnx`` package at that moment only) and cached under
   ``$XDG_CACHE_HOME/rag-papers/onnx/`` (default ``~/.cache``), keyed by the model's name,
-  its package's version and the size of its weights; the file is written to a temporary
+  the size of its weights and, for MiniLM, its package's version (MPNet's archive is pinned
+  by SHA-256 in rag/models.py; its key says "local"); the file is written to a temporary
   name and renamed, so an interrupted export never leaves a half file that is used.
 * The graph includes mean pooling and L2 normalisation, with the model's own tokenizer
   (``tokenizer.json``) truncating at its ``max_seq_length`` (256 for MiniLM, 384 for

@@ -178,11 +178,14 @@ def test_small_full_run_with_the_local_model(full_index, tmp_path):
 @pytest.mark.slow
 def test_support_judge_floor(retriever, full_index):
     """The offline support judge on labelled claims (eval/datasets/make_claims.py)."""
+    from rag.embeddings import judge_embedder
     from rag.evaluate import validate_judge
     from rag.support import SupportJudge
 
     settings, _ = full_index
-    judge = SupportJudge(retriever.embedder, retriever.index.bm25.idf)
+    # the judge the pipeline uses: its own embedder (answer.judge_embedding), not retrieval's
+    embedder = judge_embedder(settings.answer.judge_embedding, retriever.embedder, settings.embedding)
+    judge = SupportJudge(embedder, retriever.index.bm25.idf)
     result = validate_judge(settings, DEV.parent / "claims.jsonl", judge)
     assert result["claims"] >= 150
     assert result["auroc"] >= 0.85, result

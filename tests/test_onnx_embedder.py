@@ -41,7 +41,7 @@ def test_onnx_and_torch_vectors_agree_on_100_texts(model, dim):
     assert a.shape == b.shape == (100, dim) and a.dtype == np.float32
     cos = (a * b).sum(1)
     assert cos.min() >= 0.999, (cos.argmin(), cos.min())
-    # one text at a time runs on the one-thread session: the same vectors
+    # one text at a time (MiniLM: on the one-thread session) gives the same vectors
     single = np.stack([onnx.embed([t])[0] for t in texts[:10]])
     assert np.abs(single - a[:10]).max() < 1e-4
     threads = onnx.threads or min(os.cpu_count() or 1, 4)
