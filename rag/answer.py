@@ -26,7 +26,7 @@ from typing import Any
 from .abstention import AbstentionModel
 from .abstention import features as abstention_features
 from .citations import finished_sentences
-from .embeddings import judge_embedder
+from .embeddings import Embedder, judge_embedder
 from .errors import RagError
 from .evidence import EvidenceSelector, PaperEvidence
 from .figures import Figure, asked_figure, states_figure, with_figure
@@ -71,9 +71,14 @@ def clean_question(question: str, max_chars: int) -> str:
 class Answerer:
     """Answers questions over one index with one LLM. Thread-safe; reuse it."""
 
-    def __init__(self, settings: Settings, *, retriever: Retriever | None = None, llm: LLM | None = None):
+    def __init__(
+        self, settings: Settings, *, retriever: Retriever | None = None, llm: LLM | None = None, evidence_embedder: Embedder | None = None,
+    ):
+        """``evidence_embedder``: the embedder of evidence and the support judge, shared with
+        another answerer (default: made from ``answer.judge_embedding``, on first use)."""
         self.settings = settings
         self.retriever = retriever or Retriever(settings)
+        self._evidence_embedder = evidence_embedder
         self._llm = llm
         self._llm_lock = threading.Lock()
         self._judge: SupportJudge | None = None
@@ -91,7 +96,7 @@ class Answerer:
     def selector(self) -> EvidenceSelector:
         if self._selector is None:
             a = self.settings.answer
-            embedder = judge_embedder(a.judge_embedding, self.retriever.embedder, self.settings.embedding)
+            embedder = self._evidence_embedder or judge_embedder(a.judge_embedding, self.retriever.embedder, self.settings.embedding)
             self._selector = EvidenceSelector(
                 embedder, self.retriever.index.bm25.idf, a.evidence_sentences, first_paper=a.evidence_first,
                 background_factor=a.background_factor, contribution_bonus=a.contribution_bonus,
@@ -198,7 +203,7 @@ class Answerer:
         # cut at llm.max_tokens, the last sentence is unfinished: it is not verified or shown
         complete = finished_sentences(raw) if completion.finish_reason == "length" else raw
         # a hedged answer does not also show claims no source supports ("Yes, there is ...")
-        focused = frozenset(src.n for src in sources if src.hit.paper_id in set(focus))
+        focused = frozenset(src.n for src in sources if src.hit.paper_id in focus)
         answer = self.verify(complete, sources, retrieved, Answer(**base, text="", tokens=tokens, raw_text=raw), drop_unsupported=hedge, focus=focused)
         confident = p is None or p >= max(threshold, a.extractive_above) or bool(focus) or names_top
         if answer.abstained and answer.abstain_reason in ("unsupported", "empty", "model") and confident:

@@ -378,7 +378,9 @@ class Service:
                 llm = base.llm
             except RagError:
                 llm = None
-        answerer = Answerer(settings, retriever=retriever, llm=llm)
+        # the evidence and judge embedder (MiniLM, 90 MB) is loaded once, not once per answerer
+        same_judge = (settings.answer.judge_embedding, settings.embedding) == (b.answer.judge_embedding, b.embedding)
+        answerer = Answerer(settings, retriever=retriever, llm=llm, evidence_embedder=base.selector.embedder if same_judge else None)
         with self.lock:
             self.answerers[key] = answerer
             while len(self.answerers) > MAX_ANSWERERS:

@@ -666,3 +666,19 @@ def test_credentials_in_the_endpoint_url_are_not_shown(monkeypatch):
     with pytest.raises(LLMUnavailable, match=rf"^cannot reach the LLM endpoint http://127\.0\.0\.1:{port}/v1 \(is it running\?\)$") as err:
         llm.complete([Message("user", "hello")])
     assert_no_secret(str(err.value))
+
+
+def test_answerers_can_share_the_evidence_embedder(small_index, embedder):
+    """`rag serve` keeps one answerer per distinct settings; they share the evidence and judge
+    embedder (MiniLM) instead of loading it once each. Real models, real Chroma."""
+    from rag.answer import Answerer
+    from rag.retrieve import Retriever
+
+    retriever = Retriever(small_index, embedder=embedder)
+    first = Answerer(small_index, retriever=retriever)
+    shared = first.selector.embedder
+    assert shared.name == "sentence-transformers:all-MiniLM-L6-v2" and shared is not retriever.embedder
+    second = Answerer(small_index, retriever=retriever, evidence_embedder=shared)
+    assert second.selector.embedder is shared and second.judge.embedder is shared
+    assert Answerer(small_index, retriever=retriever).selector.embedder is not shared  # without it: its own
+    assert second.evidence("diffusion training", retriever.search("diffusion training", k=2))  # and it works
