@@ -49,7 +49,7 @@ from .settings import Settings, load_settings, resolve_path
 from .sources import Source, build_sources, evidence_sources, widen
 from .support import SupportJudge
 from .text import clean_text, neutralize, strip_controls
-from .verify import cover_papers, extractive, verify
+from .verify import add_supporting, cover_papers, extractive, verify
 
 log = logging.getLogger(__name__)
 
@@ -215,6 +215,8 @@ class Answerer:
         elif answer.mode == "generated" and not hedge and not focus and not names_top:
             # a follow-up about a cited paper, or a question naming one, is about that paper
             answer = cover_papers(answer, sources, self.settings)
+        if not hedge:
+            answer = add_supporting(answer, sources, self.settings, focused)
         if hedge and not answer.abstained:
             answer.hedged, answer.text = True, f"{HEDGE_TEXT} {answer.text}"
         timings.verification_s = time.perf_counter() - t1

@@ -189,6 +189,29 @@ _FIRST_PERSON_WORD = re.compile(r"\b(?:[Ww]e|[Oo]urs|[Oo]ur|[Oo]urselves|us)\b(?
 _ADVICE = re.compile(r"\b([Ww]e)(?=\s+(?:can|could|should|may|might|need to|would need to)\b)")
 
 
+_BACK = r"(?:this|these|that|those|such|the\s+(?:above|aforementioned|former|latter))\b[^,;]{0,60}"
+_LEAD_IN = re.compile(
+    r"^(?:(?:to|in\s+order\s+to)\s+(?:address|overcome|tackle|solve|mitigate|alleviate|resolve|remedy|fill|bridge|close)\s+" + _BACK
+    + r"|to\s+this\s+end|(?:inspired|motivated)\s+by\s+" + _BACK
+    + r"|in\s+this\s+(?:paper|work|study|letter|article)|specifically|moreover|furthermore|in\s+addition|additionally|besides)"
+    r"\s*,\s+(?=(?:we|our)\b)",
+    re.I,
+)
+
+
+def without_lead_in(sentence: str) -> str:
+    """A paper's sentence without the opening that points back at the sentences before it,
+    so that it reads alone: "To address this challenge, we propose X" -> "We propose X";
+    likewise "Inspired by this, ...", "To this end, ...", "In this paper, ...", "Specifically,
+    ...". Only before "we" or "our" (what follows is then the paper's own statement); any
+    other sentence is returned as it is."""
+    m = _LEAD_IN.match(sentence)
+    if not m:
+        return sentence
+    rest = sentence[m.end() :]
+    return rest[0].upper() + rest[1:]
+
+
 def third_person(sentence: str, *, advice: bool = False) -> str:
     """A paper's sentence as said about the paper: "we propose" -> "the authors propose",
     "our method" -> "their method" (the replacements are plural, so verbs still agree).

@@ -37,7 +37,7 @@ from .schema import ABSTAIN_TEXT, UNSUPPORTED_NOTE, Answer, Quote, Reference, Re
 from .settings import Settings
 from .sources import Source, normalize_copied_headers, without_instructions
 from .support import NO_SENTENCE, Evidence, Support, SupportJudge, numbers_agree
-from .text import third_person
+from .text import third_person, without_lead_in
 
 
 def extractive(
@@ -117,7 +117,10 @@ def _append_quoted(answer: Answer, src: Source, ev: EvidenceSentence, n: int, te
 
 
 def _voice(text: str, third: bool) -> str:
-    """An abstract's sentence as an answer says it (answer.third_person: "we" -> "the authors")."""
+    """An abstract's sentence as an answer says it: without an opening that points back at the
+    sentences before it ("To address this, we ..." -> "We ..."), and in the third person
+    (answer.third_person: "we" -> "the authors")."""
+    text = without_lead_in(text)
     return third_person(text) if third else text
 
 
@@ -156,6 +159,42 @@ def cover_papers(answer: Answer, sources: list[Source], settings: Settings) -> A
         _append_quoted(answer, src, ev, len(answer.references) + 1, name_paper(src.hit.title, _voice(ev.text, a.third_person)))
         cited.add(src.hit.paper_id)
     _mark_cited(answer)
+    return answer
+
+
+SUPPORTING_OVERLAP = 0.5  # content-word overlap (Jaccard) at which an evidence sentence restates an answer sentence
+
+
+def add_supporting(answer: Answer, sources: list[Source], settings: Settings, focus: frozenset[int] = frozenset()) -> Answer:
+    """A generated answer about one paper also quotes that paper's best evidence sentences it
+    does not already state (at most ``answer.supporting_sentences``), cited: the 0.5B model
+    tends to state the paper's result and skip its method, or the other way round. The paper is
+    the best-ranked source the answer cites (among the ``focus`` sources, when given); a
+    sentence already quoted for the answer, or whose content words overlap an answer sentence's
+    by ``SUPPORTING_OVERLAP`` or more, is skipped. Questions about several papers are left to
+    :func:`cover_papers`."""
+    a = settings.answer
+    if a.supporting_sentences == 0 or answer.abstained or answer.mode != "generated" or asks_for_several(answer.question):
+        return answer
+    cited = {r.paper_id: r for r in answer.references}
+    src = next(
+        (s for s in sources if s.hit.paper_id in cited and s.evidence is not None and (not focus or s.n in focus)), None
+    )
+    if src is None or src.evidence is None:
+        return answer
+    ref = cited[src.hit.paper_id]
+    quoted = {(q.start, q.end) for q in ref.quotes}
+    said = [s.text for s in answer.sentences]
+    added = 0
+    for ev in sorted(src.evidence.sentences, key=lambda ev: (-ev.score, ev.start)):
+        if added >= a.supporting_sentences:
+            break
+        text = _voice(ev.text, a.third_person)
+        if (ev.start, ev.end) in quoted or repeats([*said, text], SUPPORTING_OVERLAP)[-1]:
+            continue
+        _append_quoted(answer, src, ev, ref.n, text)
+        said.append(text)
+        added += 1
     return answer
 
 

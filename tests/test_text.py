@@ -2,7 +2,7 @@
 
 import pytest
 
-from rag.text import detex, third_person
+from rag.text import detex, third_person, without_lead_in
 
 
 @pytest.mark.parametrize(
@@ -51,6 +51,26 @@ def test_detex_is_idempotent():
 )
 def test_third_person(sentence, said):
     assert third_person(sentence) == said
+
+
+@pytest.mark.parametrize(
+    "sentence, alone",
+    [
+        ("To address this challenge, we propose AGVM.", "We propose AGVM."),
+        ("To overcome these challenges, we propose a co-design [1].", "We propose a co-design [1]."),
+        ("Inspired by this, we propose an assignment-then-diffusion strategy.", "We propose an assignment-then-diffusion strategy."),
+        ("To this end, we introduce ECO-M2F.", "We introduce ECO-M2F."),
+        ("In this paper, we present Monolith.", "We present Monolith."),
+        ("Specifically, our method masks patches.", "Our method masks patches."),
+        # the opening carries content, contrasts, or is not followed by the paper's own statement
+        ("Inspired by the stealthiness of backdoor attacks, we propose X.", "Inspired by the stealthiness of backdoor attacks, we propose X."),
+        ("However, we find the opposite.", "However, we find the opposite."),
+        ("To address this, the model uses Y.", "To address this, the model uses Y."),
+        ("In this work, a method is proposed.", "In this work, a method is proposed."),
+    ],
+)
+def test_without_lead_in(sentence, alone):
+    assert without_lead_in(sentence) == alone
 
 
 def test_third_person_with_advice_speaks_to_the_reader():
