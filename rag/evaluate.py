@@ -30,10 +30,10 @@ from .metrics import (
     key_fact_recall,
     mean,
     ndcg_at_k,
-    near_verbatim,
     percentile,
     recall_at_k,
     reciprocal_rank,
+    verbatim_share,
 )
 from .retrieve import Retriever
 from .settings import Settings
@@ -240,13 +240,15 @@ class Evaluator:
         if answer.status == "answered":
             shown = [s for s in answer.sentences if s.status in ("cited", "attributed")]
             titles = {normalize_title(r.title) for r in answer.retrieved}
-            ref_sentence = {r.n: r.sentence for r in answer.references}
+            # what a sentence can copy: any sentence its reference quotes (answer sentences added from the
+            # evidence are quoted after the one behind the reference's first sentence)
+            ref_quotes = {r.n: [q.text for q in r.quotes] or [r.sentence] for r in answer.references}
             row.update(
                 shown_sentences=len(shown),
                 relevant_share=mean([float(s.relevance >= self.settings.answer.relevance_threshold) for s in shown]) if shown else None,
                 detail_share=mean([float(s.detail) for s in shown]) if shown else None,
                 bare_title_share=mean([float(normalize_title(s.text) in titles) for s in shown]) if shown else None,
-                verbatim_share=mean([float(any(near_verbatim(s.text, ref_sentence[n]) for n in s.citations)) for s in shown]) if shown else None,
+                verbatim_share=verbatim_share([(s.text, s.citations) for s in shown], ref_quotes) if shown else None,
             )
             row["cited_gold_recall"], row["cited_gold_precision"] = cited_papers_recall_precision(
                 {r.paper_id for r in answer.references}, set(q.gold)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 Supports = Callable[[int, frozenset[int]], bool]
 """``supports(sentence_index, source_ids)``: do these sources together support that sentence?"""
@@ -106,6 +106,15 @@ def near_verbatim(sentence: str, source: str, threshold: float = 0.8) -> bool:
 
     a, b = _norm(sentence).split(), _norm(source).split()
     return bool(a and b) and difflib.SequenceMatcher(None, a, b, autojunk=False).ratio() >= threshold
+
+
+def verbatim_share(sentences: Sequence[tuple[str, Sequence[int]]], quotes: Mapping[int, Sequence[str]]) -> float:
+    """Share of answer sentences (text, citation numbers) that copy (:func:`near_verbatim`) any
+    sentence quoted by a reference they cite (``quotes``: reference number -> quoted sentences)."""
+    if not sentences:
+        raise ValueError("verbatim share needs at least one sentence")
+    copied = [any(near_verbatim(text, q) for n in cited for q in quotes.get(n, ())) for text, cited in sentences]
+    return sum(copied) / len(copied)
 
 
 def risk_coverage(confidence: Sequence[float], correct: Sequence[bool]) -> list[tuple[float, float]]:

@@ -9,7 +9,7 @@ from rag.abstention import FEATURES, AbstentionModel, cross_validated, fit_logis
 from rag.errors import ConfigError
 from rag.evidence import choose, relevance, role_weighted, roles, term_coverage
 from rag.fusion import score_fusion
-from rag.metrics import near_verbatim
+from rag.metrics import near_verbatim, verbatim_share
 from rag.relevance import asks_for_paper, asks_for_several, judged_relevance, question_echo, sentence_relevance, titles_as_markers
 
 
@@ -67,6 +67,22 @@ def test_near_verbatim():
     assert near_verbatim(s, s)
     assert near_verbatim("We propose a collisionless embedding table with expirable embeddings [1].", s)
     assert not near_verbatim("It avoids hash collisions so each id keeps its own vector.", s)
+
+
+def test_verbatim_share_counts_a_copy_of_any_quoted_sentence():
+    first = "We propose a collisionless embedding table with expirable embeddings."
+    second = "Our system reaches real-time training with frequency filtering of ids."
+    quotes = {1: [first, second], 2: ["Something else entirely about speech models."]}
+    sentences = [
+        ("We propose a collisionless embedding table with expirable embeddings [1].", [1]),  # copies the first quote
+        ("Our system reaches real-time training with frequency filtering of ids [1].", [1]),  # copies the second
+        ("It avoids hash collisions so each id keeps its own vector [1].", [1]),  # own words
+        ("Our system reaches real-time training with frequency filtering of ids [2].", [2]),  # not what [2] quotes
+    ]
+    assert verbatim_share(sentences, quotes) == 0.5
+    assert verbatim_share(sentences[:2], {1: [first]}) == 0.5  # only the first quote known: one copy
+    with pytest.raises(ValueError):
+        verbatim_share([], quotes)
 
 
 def test_threshold_for_keeps_the_false_abstention_rate():
