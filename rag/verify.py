@@ -162,7 +162,8 @@ def cover_papers(answer: Answer, sources: list[Source], settings: Settings) -> A
     return answer
 
 
-SUPPORTING_OVERLAP = 0.5  # content-word overlap (Jaccard) at which an evidence sentence restates an answer sentence
+SUPPORTING_OVERLAP = 0.7  # share of an evidence sentence's content words found in one answer sentence: it restates it
+LONG_ANSWER = 4  # shown sentences from which an answer gets no supporting sentence
 
 
 def add_supporting(answer: Answer, sources: list[Source], settings: Settings, focus: frozenset[int] = frozenset()) -> Answer:
@@ -170,9 +171,10 @@ def add_supporting(answer: Answer, sources: list[Source], settings: Settings, fo
     does not already state (at most ``answer.supporting_sentences``), cited: the 0.5B model
     tends to state the paper's result and skip its method, or the other way round. The paper is
     the best-ranked source the answer cites (among the ``focus`` sources, when given); a
-    sentence already quoted for the answer, or whose content words overlap an answer sentence's
-    by ``SUPPORTING_OVERLAP`` or more, is skipped. Questions about several papers are left to
-    :func:`cover_papers`."""
+    sentence already quoted for the answer or restating one of its sentences (:func:`restates`),
+    background, a release announcement or a fragment (:func:`_answering`) is skipped; an answer of ``LONG_ANSWER`` shown sentences
+    gets none (no key-fact recall was lost by this cap on users, users3, paraphrase_test).
+    Questions about several papers are left to :func:`cover_papers`."""
     a = settings.answer
     if a.supporting_sentences == 0 or answer.abstained or answer.mode != "generated" or asks_for_several(answer.question):
         return answer
@@ -185,17 +187,34 @@ def add_supporting(answer: Answer, sources: list[Source], settings: Settings, fo
     ref = cited[src.hit.paper_id]
     quoted = {(q.start, q.end) for q in ref.quotes}
     said = [s.text for s in answer.sentences]
+    shown = sum(s.status in ("cited", "attributed") for s in answer.sentences)
     added = 0
-    for ev in sorted(src.evidence.sentences, key=lambda ev: (-ev.score, ev.start)):
-        if added >= a.supporting_sentences:
+    for ev in sorted(_answering(src.evidence.sentences, src.evidence.all_sentences), key=lambda ev: (-ev.score, ev.start)):
+        if added >= a.supporting_sentences or shown + added >= LONG_ANSWER:
             break
         text = _voice(ev.text, a.third_person)
-        if (ev.start, ev.end) in quoted or repeats([*said, text], SUPPORTING_OVERLAP)[-1]:
+        if (ev.start, ev.end) in quoted or restates(text, said, SUPPORTING_OVERLAP):
             continue
         _append_quoted(answer, src, ev, ref.n, text)
         said.append(text)
         added += 1
     return answer
+
+
+def restates(sentence: str, said: list[str], share: float) -> bool:
+    """Does ``sentence`` restate one of ``said``: do at least ``share`` of its content words
+    (stemmed, stopwords out) occur in one of them? Pure."""
+    words = set(tokenize(sentence))
+    return bool(words) and any(len(words & set(tokenize(t))) >= share * len(words) for t in said)
+
+
+def _answering(chosen: tuple[EvidenceSentence, ...], every: tuple[EvidenceSentence, ...]) -> list[EvidenceSentence]:
+    """The ``chosen`` evidence sentences that can answer on their own: not background, not a
+    release announcement (:func:`rag.evidence.roles` over the whole abstract ``every``), and not
+    a fragment left by sentence splitting (one that opens with a lowercase letter, a digit or
+    punctuation: '38.9%) for zero-shot ...')."""
+    role = {(ev.start, ev.end): r for ev, r in zip(every, roles([ev.text for ev in every]))}
+    return [ev for ev in chosen if role.get((ev.start, ev.end)) in ("contribution", "body") and ev.text[:1].isupper()]
 
 
 def verify(

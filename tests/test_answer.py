@@ -368,6 +368,11 @@ def test_an_answer_about_one_paper_also_quotes_the_paper_s_best_evidence_it_leav
     check_references(more, retriever)
     again = add_supporting(more.model_copy(deep=True), sources, answerer.settings)
     assert len(again.sentences) == 3 and again.sentences[2].text not in {s.text for s in more.sentences}
+    from rag.verify import LONG_ANSWER
+
+    fourth = add_supporting(again.model_copy(deep=True), sources, answerer.settings)
+    assert len(fourth.sentences) == LONG_ANSWER == 4
+    assert add_supporting(fourth.model_copy(deep=True), sources, answerer.settings).text == fourth.text  # long enough
     off = answerer.settings.model_copy(update={"answer": answerer.settings.answer.model_copy(update={"supporting_sentences": 0})})
     assert add_supporting(answer.model_copy(deep=True), sources, off).text == answer.text
 
@@ -392,6 +397,8 @@ def test_how_the_method_works_is_kept_and_the_background_is_not(full_index, retr
 
 def test_an_answer_cut_at_the_token_limit_loses_its_unfinished_sentence(full_index, retriever):
     settings, _ = full_index
+    # no supporting sentence: the paper's own "118× lower cost" sentence would be quoted after the answer
+    settings = settings.model_copy(update={"answer": settings.answer.model_copy(update={"supporting_sentences": 0})})
     text = "To cut the training budget of a text-to-image diffusion model, randomly mask up to 75% of the image patches during training [1]. Notably, our model achieves 118"
     cut = scripted_llm(settings).enqueue(text, finish_reason="length")
     answer = Answerer(settings, retriever=retriever, llm=cut).ask(BUDGET)

@@ -85,6 +85,28 @@ def test_verbatim_share_counts_a_copy_of_any_quoted_sentence():
         verbatim_share([], quotes)
 
 
+def test_restates_and_answering_sentences():
+    from rag.evidence import EvidenceSentence
+    from rag.verify import _answering, restates
+
+    long = "In the recent past there was a shift to Transformers. We only use feed-forward encoder-decoder models."
+    assert restates("In the recent past there was a shift to Transformers.", [long], 0.7)  # inside a longer sentence
+    assert not restates("The authors evaluate at scales of up to 180 GPUs.", ["Checkpointing is 48x faster [1]."], 0.7)
+    assert not restates("", [long], 0.7)
+    texts = [
+        "Diffusion models have revolutionized image generation.",  # background (before the first contribution)
+        "We propose to mask 75% of the patches.",  # contribution
+        "38.9%) for zero-shot object proposal on LVIS.",  # a fragment of a badly split sentence
+        "Training costs $1,890 in total.",  # body
+        "Code is available at https://example.org.",  # release
+    ]
+    every, start = [], 0
+    for t in texts:
+        every.append(EvidenceSentence(start, start + len(t), t, 0.5))
+        start += len(t) + 1
+    assert [ev.text for ev in _answering(tuple(every), tuple(every))] == [texts[1], texts[3]]
+
+
 def test_threshold_for_keeps_the_false_abstention_rate():
     p = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95]
     t = threshold_for(p, 0.1)  # one of ten may fall below
