@@ -40,7 +40,8 @@ class Reference(BaseModel):
     quotes: list[Quote] = Field(
         default_factory=list,
         description="Every sentence of the abstract that backs an answer sentence citing this reference (one per "
-        "claim, up to answer.quotes_per_reference), in abstract order; `sentence` is among them.",
+        "claim, up to answer.quotes_per_reference, plus the sentences quoted as they are: extractive answers and "
+        "answer.supporting_sentences), in abstract order; `sentence` is among them.",
     )
 
 
@@ -72,7 +73,8 @@ class SentenceSupport(BaseModel):
     detail: bool = Field(
         False, description="Kept as a supporting detail: below the relevance threshold, but from the source(s) of an "
         "answering sentence and either relevant enough (answer.detail_relevance_threshold), leaning on the sentence before "
-        "it, or backed by what the paper itself does rather than its background (answer.body_details)."
+        "it, or backed by what the paper itself does rather than its background (answer.body_details); or quoted after "
+        "the answer as the best evidence it did not state (answer.supporting_sentences)."
     )
     invalid_citations: list[int] = Field(default_factory=list, description="Numbers the model cited that were not sources.")
     dropped_citations: list[int] = Field(default_factory=list, description="Source numbers (as prompted) cited but not supporting.")

@@ -189,7 +189,9 @@ _FIRST_PERSON_WORD = re.compile(r"\b(?:[Ww]e|[Oo]urs|[Oo]ur|[Oo]urselves|us)\b(?
 _ADVICE = re.compile(r"\b([Ww]e)(?=\s+(?:can|could|should|may|might|need to|would need to)\b)")
 
 
-_BACK = r"(?:this|these|that|those|such|the\s+(?:above|aforementioned|former|latter))\b[^,;]{0,60}"
+# "this", "these challenges", "the above issues": at most two words after the pointer, so that no
+# clause of the sentence's own ("... we introduce X, our ...") is taken for the opening
+_BACK = r"(?:this|these|that|those|such|the\s+(?:above|aforementioned|former|latter))(?:\s+(?!(?:we|our)\b)[\w-]+){0,2}"
 _LEAD_IN = re.compile(
     r"^(?:(?:to|in\s+order\s+to)\s+(?:address|overcome|tackle|solve|mitigate|alleviate|resolve|remedy|fill|bridge|close)\s+" + _BACK
     + r"|to\s+this\s+end|(?:inspired|motivated)\s+by\s+" + _BACK
@@ -200,11 +202,12 @@ _LEAD_IN = re.compile(
 
 
 def without_lead_in(sentence: str) -> str:
-    """A paper's sentence without the opening that points back at the sentences before it,
-    so that it reads alone: "To address this challenge, we propose X" -> "We propose X";
-    likewise "Inspired by this, ...", "To this end, ...", "In this paper, ...", "Specifically,
-    ...". Only before "we" or "our" (what follows is then the paper's own statement); any
-    other sentence is returned as it is."""
+    """A paper's sentence without an opening that only links it to its context, so that it
+    reads alone in an answer: one pointing back at the sentences before it ("To address this
+    challenge, we propose X" -> "We propose X"; "Inspired by this, ...", "To this end, ...") or
+    a connective or locator ("Specifically, ...", "Moreover, ...", "In this paper, ..."). Only
+    when the opening ends at a comma followed by "we" or "our" (what follows is then the
+    paper's own statement); any other sentence is returned as it is."""
     m = _LEAD_IN.match(sentence)
     if not m:
         return sentence

@@ -167,10 +167,11 @@ LONG_ANSWER = 4  # shown sentences from which an answer gets no supporting sente
 
 
 def add_supporting(answer: Answer, sources: list[Source], settings: Settings, focus: frozenset[int] = frozenset()) -> Answer:
-    """A generated answer about one paper also quotes that paper's best evidence sentences it
-    does not already state (at most ``answer.supporting_sentences``), cited: the 0.5B model
-    tends to state the paper's result and skip its method, or the other way round. The paper is
-    the best-ranked source the answer cites (among the ``focus`` sources, when given); a
+    """A generated answer to a question that does not ask for several papers also quotes the
+    best evidence sentences of one paper it cites that it does not already state (at most
+    ``answer.supporting_sentences``), cited and marked ``detail``: the 0.5B model tends to
+    state the paper's result and skip its method, or the other way round. The paper is the
+    best-ranked source the answer cites (among the ``focus`` sources, when given); a
     sentence already quoted for the answer or restating one of its sentences (:func:`restates`),
     background, a release announcement or a fragment (:func:`_answering`) is skipped; an answer of ``LONG_ANSWER`` shown sentences
     gets none (no key-fact recall was lost by this cap on users, users3, paraphrase_test).
@@ -196,6 +197,7 @@ def add_supporting(answer: Answer, sources: list[Source], settings: Settings, fo
         if (ev.start, ev.end) in quoted or restates(text, said, SUPPORTING_OVERLAP):
             continue
         _append_quoted(answer, src, ev, ref.n, text)
+        answer.sentences[-1].detail = True  # not the model's answer: key_fact_recall_core leaves it out
         said.append(text)
         added += 1
     return answer
@@ -210,11 +212,16 @@ def restates(sentence: str, said: list[str], share: float) -> bool:
 
 def _answering(chosen: tuple[EvidenceSentence, ...], every: tuple[EvidenceSentence, ...]) -> list[EvidenceSentence]:
     """The ``chosen`` evidence sentences that can answer on their own: not background, not a
-    release announcement (:func:`rag.evidence.roles` over the whole abstract ``every``), and not
-    a fragment left by sentence splitting (one that opens with a lowercase letter, a digit or
-    punctuation: '38.9%) for zero-shot ...')."""
+    release announcement (:func:`rag.evidence.roles` over the whole abstract ``every``), not
+    leaning on the sentence before it ("This reduces ...", "However, ..."), and not a fragment
+    left by sentence splitting (one that opens with a lowercase letter, a digit or punctuation:
+    '38.9%) for zero-shot ...')."""
     role = {(ev.start, ev.end): r for ev, r in zip(every, roles([ev.text for ev in every]))}
-    return [ev for ev in chosen if role.get((ev.start, ev.end)) in ("contribution", "body") and ev.text[:1].isupper()]
+    return [
+        ev for ev in chosen
+        if role.get((ev.start, ev.end)) in ("contribution", "body") and ev.text[:1].isupper()
+        and not leans_on_previous(without_lead_in(ev.text))
+    ]
 
 
 def verify(

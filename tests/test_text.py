@@ -67,6 +67,11 @@ def test_third_person(sentence, said):
         ("However, we find the opposite.", "However, we find the opposite."),
         ("To address this, the model uses Y.", "To address this, the model uses Y."),
         ("In this work, a method is proposed.", "In this work, a method is proposed."),
+        # no comma right after the opening: the clause up to the next comma is the sentence's own
+        ("To address these limitations we introduce FooNet, our framework for sparse attention.",
+         "To address these limitations we introduce FooNet, our framework for sparse attention."),
+        ("Inspired by this we design BarNet, our new detector.", "Inspired by this we design BarNet, our new detector."),
+        ("To address these issues for low-resource languages, we train X.", "To address these issues for low-resource languages, we train X."),
     ],
 )
 def test_without_lead_in(sentence, alone):
