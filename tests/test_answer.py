@@ -520,6 +520,8 @@ def test_a_reference_quotes_the_sentence_behind_each_claim(full_index, retriever
     """Three claims cite [1]: the reference quotes the three sentences of the abstract they rest
     on (in abstract order), not only the best one, so that each claim can be checked."""
     settings, _ = full_index
+    # no supporting sentence: its quote would be a fourth
+    settings = settings.model_copy(update={"answer": settings.answer.model_copy(update={"supporting_sentences": 0})})
     draft = (
         "The authors randomly mask up to 75% of the image patches during training [1]. "
         "A deferred masking strategy preprocesses all patches with a patch-mixer before masking [1]. "

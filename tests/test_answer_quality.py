@@ -224,3 +224,68 @@ def test_role_weighted():
     assert role_weighted(0.6, "contribution", 0.5, 0.1) == 0.7
     assert role_weighted(0.95, "contribution", 0.5, 0.1) == 1.0
     assert role_weighted(0.6, "body", 0.5, 0.1) == 0.6
+
+
+def _paper(n: int, pid: str, title: str, texts: list[tuple[str, float]]):
+    """A hand-built source whose evidence is every sentence of ``texts`` (text, score)."""
+    from rag.evidence import EvidenceSentence, PaperEvidence
+    from rag.retrieve import PaperHit
+    from rag.sources import Source
+
+    abstract = " ".join(t for t, _ in texts)
+    sentences, start = [], 0
+    for t, score in texts:
+        sentences.append(EvidenceSentence(start, start + len(t), t, score))
+        start += len(t) + 1
+    hit = PaperHit(n, pid, title, 1.0 / n, None, None, texts[0][0], 0, len(texts[0][0]), (), ())
+    return Source(n, hit, [], PaperEvidence(n, pid, title, abstract, tuple(sentences), tuple(sentences)))
+
+
+def _cited(question: str, sentences: list[str], src, mode: str = "generated"):
+    from rag.schema import Answer, Quote, Reference, SentenceSupport
+
+    first = src.evidence.sentences[0]
+    ref = Reference(n=1, paper_id=src.hit.paper_id, title=src.hit.title, sentence=first.text, start=first.start, end=first.end,
+                    support=1.0, quotes=[Quote(start=first.start, end=first.end, text=first.text)])
+    return Answer(question=question, text=" ".join(f"{s} [1]." for s in sentences), model="t", settings_hash="x", mode=mode,
+                  sentences=[SentenceSupport(text=f"{s}.", citations=[1], status="cited", support=1.0, relevance=0.5) for s in sentences],
+                  references=[ref])
+
+
+def test_add_supporting_picks_the_cited_or_focused_paper_and_leaves_other_answers_alone():
+    """Pure wiring of the supporting sentence (hand-built sources, no model): the best
+    answering sentence of the cited paper is quoted after the answer and marked a detail; with
+    ``focus`` the focused source is used; extractive answers, several-paper questions and
+    answers of LONG_ANSWER sentences are left as they are."""
+    from rag.settings import Settings
+    from rag.verify import LONG_ANSWER, add_supporting
+
+    settings = Settings()
+    a = _paper(1, "a", "Alpha: Masked Training", [
+        ("We propose Alpha, which masks 75% of image patches.", 0.6),
+        ("Alpha trains a 1.2B model for $1,890 on 37M images.", 0.5),
+        ("This reduces the cost further.", 0.9),  # leans on the sentence before it: never alone
+    ])
+    b = _paper(2, "b", "Beta: Cheap Sampling", [("We propose Beta, a one-step sampler.", 0.6), ("Beta reaches FID 5.0 on CIFAR-10.", 0.7)])
+    q = "How can a diffusion model be trained cheaply?"
+    answer = add_supporting(_cited(q, ["Alpha masks most image patches"], a), [a, b], settings)
+    assert [s.text for s in answer.sentences][1:] == ["Alpha trains a 1.2B model for $1,890 on 37M images."]
+    assert answer.sentences[1].detail and answer.sentences[1].citations == [1]
+    assert [q.text for q in answer.references[0].quotes][-1] == "Alpha trains a 1.2B model for $1,890 on 37M images."
+    assert answer.text.endswith("masks most image patches [1]. Alpha trains a 1.2B model for $1,890 on 37M images [1].")
+
+    # an answer citing both papers: the best-ranked one's sentence, or with a chat follow-up's
+    # focus on source 2, source 2's (cited there as [2])
+    both = _cited(q, ["Alpha masks most image patches"], a)
+    both.references.append(both.references[0].model_copy(update={"n": 2, "paper_id": "b", "title": b.hit.title}))
+    assert add_supporting(both.model_copy(deep=True), [a, b], settings).sentences[-1].text.startswith("Alpha trains")
+    focused = add_supporting(both, [a, b], settings, frozenset({2}))
+    assert focused.sentences[-1].text == "Beta reaches FID 5.0 on CIFAR-10." and focused.sentences[-1].citations == [2]
+
+    for unchanged in (
+        _cited(q, ["Alpha masks most image patches"], a, mode="extractive"),
+        _cited("Which papers train diffusion models cheaply?", ["Alpha masks most image patches"], a),
+        _cited(q, [f"Alpha claim {i}" for i in range(LONG_ANSWER)], a),
+    ):
+        before = unchanged.text
+        assert add_supporting(unchanged, [a, b], settings).text == before
