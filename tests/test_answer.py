@@ -368,11 +368,9 @@ def test_an_answer_about_one_paper_also_quotes_the_paper_s_best_evidence_it_leav
     check_references(more, retriever)
     again = add_supporting(more.model_copy(deep=True), sources, answerer.settings)
     assert len(again.sentences) == 3 and again.sentences[2].text not in {s.text for s in more.sentences}
-    from rag.verify import LONG_ANSWER
-
-    fourth = add_supporting(again.model_copy(deep=True), sources, answerer.settings)
-    assert len(fourth.sentences) == LONG_ANSWER == 4
-    assert add_supporting(fourth.model_copy(deep=True), sources, answerer.settings).text == fourth.text  # long enough
+    # the paper's remaining evidence is background or leans on the sentence before it: nothing more
+    # (the cap at LONG_ANSWER sentences is tested with hand-built sources in test_answer_quality.py)
+    assert add_supporting(again.model_copy(deep=True), sources, answerer.settings).text == again.text
     off = answerer.settings.model_copy(update={"answer": answerer.settings.answer.model_copy(update={"supporting_sentences": 0})})
     assert add_supporting(answer.model_copy(deep=True), sources, off).text == answer.text
 
