@@ -203,13 +203,6 @@ def add_supporting(answer: Answer, sources: list[Source], settings: Settings, fo
     return answer
 
 
-def restates(sentence: str, said: list[str], share: float) -> bool:
-    """Does ``sentence`` restate one of ``said``: do at least ``share`` of its content words
-    (stemmed, stopwords out) occur in one of them? Pure."""
-    words = set(tokenize(sentence))
-    return bool(words) and any(len(words & set(tokenize(t))) >= share * len(words) for t in said)
-
-
 def _answering(chosen: tuple[EvidenceSentence, ...], every: tuple[EvidenceSentence, ...]) -> list[EvidenceSentence]:
     """The ``chosen`` evidence sentences that can answer on their own: not background, not a
     release announcement (:func:`rag.evidence.roles` over the whole abstract ``every``), not
@@ -422,6 +415,14 @@ def repeats(texts: list[str], overlap: float = REPEAT_OVERLAP) -> list[bool]:
         out.append(bool(words) and any(len(words & w) >= overlap * len(words | w) for w in seen))
         seen.append(words)
     return out
+
+
+def restates(sentence: str, said: list[str], share: float) -> bool:
+    """Does ``sentence`` restate one of ``said``: do at least ``share`` of its content words
+    (stemmed, stopwords out) occur in one of them? Containment rather than :func:`repeats`'
+    Jaccard, so that a short sentence inside a longer one counts. Pure."""
+    words = set(tokenize(sentence))
+    return bool(words) and any(len(words & set(tokenize(t))) >= share * len(words) for t in said)
 
 
 TITLE_SENTENCE = -2  # Support.sentence of a sentence accepted because it is a source's title (not NO_SENTENCE)
