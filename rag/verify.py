@@ -57,7 +57,11 @@ def extractive(
         chosen = _nearly_as_relevant(ranked, a.extractive_margin)[: a.extractive_sentences]
     else:
         first, _ = ranked[0]
-        best = sorted(first.evidence.sentences, key=lambda ev: -ev.score)[: a.extractive_sentences]
+        by_score = sorted(first.evidence.sentences, key=lambda ev: -ev.score)
+        # after the best sentence, only ones that answer on their own: a background sentence or
+        # a dangling "To address this issue, ..." was the worse third quote in the labels
+        answering = {(ev.start, ev.end) for ev in _answering(first.evidence.sentences, first.evidence.all_sentences)}
+        best = [*by_score[:1], *(ev for ev in by_score[1:] if (ev.start, ev.end) in answering)][: a.extractive_sentences]
         lead = _first_contribution(first.evidence.all_sentences) if a.extractive_lead == "contribution" else None
         if lead is not None and lead not in best:
             # the sentence that says what the paper does answers "how"/"what"; the best-scoring

@@ -289,3 +289,29 @@ def test_add_supporting_picks_the_cited_or_focused_paper_and_leaves_other_answer
     ):
         before = unchanged.text
         assert add_supporting(unchanged, [a, b], settings).text == before
+
+
+def test_an_extractive_answer_quotes_after_its_best_sentence_only_sentences_that_answer():
+    """The best-scoring sentence is always quoted; the next ones only when they answer on their
+    own: background, a sentence leaning on the one before it, a fragment are skipped even
+    when they score higher than the sentence that is quoted instead."""
+    from rag.schema import Answer
+    from rag.settings import Settings
+    from rag.verify import extractive
+
+    settings = Settings(answer={"extractive_lead": "best"})
+    a = _paper(1, "a", "Alpha: Masked Training", [
+        ("Training diffusion models is expensive for most labs.", 0.8),  # background
+        ("We propose Alpha, which masks 75% of image patches during training.", 0.9),
+        ("This reduces the cost further.", 0.85),  # leans on the sentence before it
+        ("38.9%) for zero-shot proposals.", 0.8),  # a fragment of a badly split sentence
+        ("Alpha trains a 1.2B model for $1,890 on 37M images.", 0.5),
+        ("Alpha reaches 12.7 FID on COCO.", 0.4),
+    ])
+    answer = extractive([a], [], Answer(question="How is Alpha trained cheaply?", text="", model="t", settings_hash="x"), settings)
+    assert answer.mode == "extractive"
+    assert [s.text for s in answer.sentences] == [
+        "The authors propose Alpha, which masks 75% of image patches during training.",
+        "Alpha trains a 1.2B model for $1,890 on 37M images.",
+        "Alpha reaches 12.7 FID on COCO.",
+    ]
