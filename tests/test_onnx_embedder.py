@@ -14,7 +14,7 @@ import pytest
 from conftest import make_settings
 
 from rag.embeddings import SentenceTransformerEmbedder, make_embedder
-from rag.onnx_embedder import OnnxEmbedder, onnx_path
+from rag.onnx_embedder import OnnxEmbedder, onnx_path, weights_path
 from rag.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow
@@ -56,10 +56,27 @@ def test_the_export_is_cached_by_model_version():
     from rag.onnx_embedder import bundled_model_dir, model_dir_of
 
     path = onnx_path(bundled_model_dir())
-    assert path.exists() and path.stat().st_size > 50_000_000
+    # the graph is small; its weights are beside it as external data (fast to load)
+    assert path.exists() and path.stat().st_size < 5_000_000 and weights_path(path).stat().st_size > 50_000_000
     assert "all-MiniLM-L6-v2-" in path.name
     mpnet = onnx_path(model_dir_of("all-mpnet-base-v2"), "all-mpnet-base-v2")
     assert mpnet.name.startswith("all-mpnet-base-v2-") and mpnet != path
+
+
+def test_an_export_missing_its_weights_is_made_again(tmp_path, monkeypatch):
+    """The graph and its weights are one export: with the weights file gone, the next load
+    exports both again (no half export is used, no work folder is left behind)."""
+    from rag.onnx_embedder import MINILM, ensure_export
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    path = ensure_export(MINILM)
+    assert path.parent == tmp_path / "rag-papers" / "onnx" and weights_path(path).exists()
+    vector = OnnxEmbedder(MINILM).embed(["masked diffusion training"])
+    weights_path(path).unlink()
+    again = ensure_export(MINILM)
+    assert again == path and weights_path(path).exists()
+    assert sorted(p.name for p in path.parent.iterdir()) == sorted([path.name, weights_path(path).name])
+    np.testing.assert_allclose(OnnxEmbedder(MINILM).embed(["masked diffusion training"]), vector, atol=1e-6)
 
 
 def test_rag_search_does_not_import_torch(full_index):
