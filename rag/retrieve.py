@@ -15,6 +15,7 @@ import threading
 import uuid
 from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -266,11 +267,10 @@ class Retriever:
             raise RagError(f"the query is {len(query)} characters; the limit is {MAX_QUERY_CHARS}")
         r = self.settings.retrieval
         k = k or r.top_k
-        index = self.index
+        index, vec = self._index_and_vector(query, r.mode in ("hybrid", "dense"))
         dense: dict[str, float] = {}
         lexical: dict[str, float] = {}
-        if r.mode in ("hybrid", "dense"):
-            vec = self.embedder.embed([query], kind="query")[0]
+        if vec is not None:
             if r.dense_search == "exact" and index.vectors is not None:
                 hits = index.dense_top(vec, r.candidates)
             else:
@@ -297,6 +297,20 @@ class Retriever:
             fused = list((dense or lexical).items())
         groups = group_by_parent(fused, lambda cid: index.chunks[index.pos[cid]].paper_id, k, r.chunks_per_paper)
         return [self._hit(rank, query, pid, score, chunks, dense, lexical, index) for rank, (pid, score, chunks) in enumerate(groups, 1)]
+
+    def _index_and_vector(self, query: str, dense: bool) -> tuple[SearchIndex, np.ndarray | None]:
+        """The search index and the query's vector (None when the search is not dense). The
+        first search of a process loads the embedding model and the index at the same time:
+        each takes about half a second (ONNX session; Chroma import and cache), and a cold
+        `rag search` is mostly these two (1.79 s -> 1.59 s, mean of 4 runs, busy machine)."""
+        if not dense:
+            return self.index, None
+        if self._index is not None:
+            return self._index, self.embedder.embed([query], kind="query")[0]
+        with ThreadPoolExecutor(1, thread_name_prefix="query-vector") as pool:
+            vector = pool.submit(self.embedder.embed, [query], kind="query")
+            index = self.index
+            return index, vector.result()[0]
 
     def search_with(self, query: str, focus: Sequence[str], k: int | None = None) -> list[PaperHit]:
         """:meth:`search`, with the ``focus`` papers first (in that order) whether or not the
