@@ -70,7 +70,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             f"{report.papers} papers in '{report.collection}' ({report.location}): "
             f"{report.added} added, {report.replaced} replaced, {report.unchanged} unchanged, "
             f"{report.removed} removed, {report.metadata_updated} metadata updated; "
-            f"{report.chunks_embedded} chunks embedded, {report.chunks_total} chunks in the index; {report.seconds:.1f} s"
+            f"{report.chunks_embedded} chunks embedded" + (f" ({report.chunks_cached} from the vector cache)" if report.chunks_cached else "")
+            + f", {report.chunks_total} chunks in the index; {report.seconds:.1f} s"
         )
     return 0
 

@@ -114,6 +114,15 @@ class SentenceTransformerEmbedder:
         log.debug("loading sentence-transformers model from %s", path)
         return SentenceTransformer(path, device="cpu")
 
+    @property
+    def cache_key(self) -> str | None:
+        """Names these vectors for :mod:`rag.vector_cache`: a bundled model on torch; a local
+        model folder can change under the same name, so its vectors are not cached."""
+        from .models import BUNDLED_EMBEDDERS
+
+        bundled = self.settings.model == BUNDLED_MINILM or self.settings.model in BUNDLED_EMBEDDERS
+        return f"torch:{self.settings.model}" if bundled else None
+
     def embed(self, texts: Sequence[str], *, kind: Kind = "document") -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)

@@ -26,6 +26,7 @@ from .errors import StoreBusyError
 from .settings import Settings
 from .store import PaperStore, StoredChunk
 from .text import instruction_like
+from .vector_cache import CachedEmbedder, cached
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class IngestReport:
     chunks_total: int
     seconds: float
     instruction_like: int = 0  # papers whose text addresses a language model ("ignore previous instructions ...")
+    chunks_cached: int = 0  # of chunks_embedded, vectors read from the vector cache (rag/vector_cache.py), not computed
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -95,6 +97,8 @@ def ingest(
     t0 = time.perf_counter()
     papers = load_collection(paths or settings.corpus_paths(), settings.corpus.max_abstract_chars, settings.corpus.clean_latex)
     embedder = embedder or make_embedder(settings.embedding)
+    if settings.embedding.vector_cache:
+        embedder = cached(embedder)
 
     path = lock_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -185,6 +189,7 @@ def _ingest_locked(settings: Settings, papers: list[Paper], embedder: Embedder, 
         chunks_total=store.count(),
         seconds=round(time.perf_counter() - t0, 2),
         instruction_like=len(suspicious),
+        chunks_cached=embedder.hits if isinstance(embedder, CachedEmbedder) else 0,
     )
     log.info("ingest: %s", report)
     return report

@@ -189,6 +189,12 @@ class OnnxEmbedder:
         self._tokenizer = None
         self._lock = threading.Lock()
 
+    @property
+    def cache_key(self) -> str:
+        """Names these vectors for :mod:`rag.vector_cache`: the runtime and the export (model,
+        version, weights size, export version)."""
+        return f"onnx:{onnx_path(model_dir_of(self.model), self.model).stem}"
+
     def _load(self, small: bool):
         threads = 1 if small else (self.threads or min(os.cpu_count() or 1, 4))
         with self._lock:

@@ -138,12 +138,19 @@ class EmbeddingSettings(Section):
     runtime: Literal["onnx", "torch"] = Field(
         "onnx",
         description="How the bundled models (all-MiniLM-L6-v2, all-mpnet-base-v2) run. onnx: ONNX Runtime, no "
-        "torch import (about a second to load; the graph is exported once from the bundled weights "
+        "torch import (about half a second to load; the graph is exported once from the bundled weights "
         "and cached in ~/.cache/rag-papers/onnx). torch: sentence-transformers. Both give the "
         "same vectors (cosine >= 0.999), so the index does not change. Other local models "
         "always use torch.",
     )
     batch_size: int = Field(32, ge=1, description="Texts per embedding batch.")
+    vector_cache: bool = Field(
+        True,
+        description="Ingest reads the vectors of texts this machine has embedded before from a disk cache "
+        "(~/.cache/rag-papers/vectors, keyed by model, runtime and text; rag/vector_cache.py) and adds the new ones: "
+        "a second store of the bundled collection takes seconds instead of minutes. Bundled sentence-transformers "
+        "models only; queries are never cached. Does not change the vectors, the index or answers.",
+    )
     dimensions: int = Field(
         384,
         ge=8,
@@ -548,12 +555,12 @@ class Settings(Section):
 
     def index_hash(self) -> str:
         """Hash of everything that changes the stored vectors and chunks."""
-        ignored = {"batch_size", "runtime"} | ({"dimensions"} if self.embedding.provider == "sentence-transformers" else set())
+        ignored = {"batch_size", "runtime", "vector_cache"} | ({"dimensions"} if self.embedding.provider == "sentence-transformers" else set())
         return _hash({"embedding": self.embedding.model_dump(mode="json", exclude=ignored), "chunking": self.chunking})
 
     def settings_hash(self) -> str:
         """Hash of everything that changes an answer (not where the store lives, nor how it is served)."""
-        return _hash(self.model_dump(mode="json", exclude={"store", "corpus", "chat", "serve"}))
+        return _hash(self.model_dump(mode="json", exclude={"store": True, "corpus": True, "chat": True, "serve": True, "embedding": {"vector_cache"}}))
 
     def collection_name(self) -> str:
         return f"{self.store.collection_prefix}-{self.index_hash()}"

@@ -32,7 +32,8 @@ def ingest_and_kill(store, fraction: float, extra_s: float) -> str:
     """Run `rag ingest` in a terminal (so it shows its progress bar) and SIGKILL it once the bar
     passes ``fraction`` of the papers to embed, plus ``extra_s`` seconds. Returns how it ended."""
     child = pexpect.spawn(
-        sys.executable, ["-m", "rag.cli", "--preset", "minilm", "ingest", "--set", f"store.path={store}"],
+        # no vector cache: every run embeds, so the kills land while the store is being written
+        sys.executable, ["-m", "rag.cli", "--preset", "minilm", "ingest", "--set", f"store.path={store}", "--set", "embedding.vector_cache=false"],
         cwd=str(PROJECT_ROOT), encoding="utf-8", timeout=300, dimensions=(24, 200),
     )
     try:
