@@ -348,8 +348,8 @@ def test_supporting_details_follow_an_answer_from_the_same_source(answerer, retr
 
 def test_an_answer_about_one_paper_also_quotes_the_paper_s_best_evidence_it_leaves_out(answerer, retriever):
     """The model said how (masking); the paper's best evidence it did not state (its cost or
-    data) follows, quoted and cited to the same paper; nothing already said is repeated, and
-    answer.supporting_sentences = 0 turns it off."""
+    data) follows, quoted and cited to the same paper, one sentence per answer.supporting_sentences;
+    nothing already said is repeated, and answer.supporting_sentences = 0 turns it off."""
     from rag.answer import evidence_sources
     from rag.verify import add_supporting
 
@@ -357,8 +357,9 @@ def test_an_answer_about_one_paper_also_quotes_the_paper_s_best_evidence_it_leav
     answer = _budget_answer(answerer, retriever, masking)
     assert len(answer.sentences) == 1
     sources = evidence_sources(retriever.search(BUDGET, k=4), answerer.evidence(BUDGET, retriever.search(BUDGET, k=4)), answerer.settings)
-    more = add_supporting(answer.model_copy(deep=True), sources, answerer.settings)
-    assert len(more.sentences) == 1 + answerer.settings.answer.supporting_sentences == 2
+    one = answerer.settings.model_copy(update={"answer": answerer.settings.answer.model_copy(update={"supporting_sentences": 1})})
+    more = add_supporting(answer.model_copy(deep=True), sources, one)
+    assert len(more.sentences) == 2
     added = more.sentences[1]
     assert added.citations == [1] and added.status == "cited" and "75%" not in added.text, added
     assert len(more.references) == 1 and more.references[0].title.startswith("Stretching Each Dollar")
@@ -366,11 +367,14 @@ def test_an_answer_about_one_paper_also_quotes_the_paper_s_best_evidence_it_leav
     assert any(q.text == abstract[q.start : q.end] and q.text[:40] in abstract for q in more.references[0].quotes)
     assert more.text.startswith(answer.text) and more.text.endswith("[1].")
     check_references(more, retriever)
-    again = add_supporting(more.model_copy(deep=True), sources, answerer.settings)
+    again = add_supporting(more.model_copy(deep=True), sources, one)
     assert len(again.sentences) == 3 and again.sentences[2].text not in {s.text for s in more.sentences}
     # the paper's remaining evidence is background or leans on the sentence before it: nothing more
     # (the cap at LONG_ANSWER sentences is tested with hand-built sources in test_answer_quality.py)
     assert add_supporting(again.model_copy(deep=True), sources, answerer.settings).text == again.text
+    # the default (2) adds both in one call, best first
+    assert answerer.settings.answer.supporting_sentences == 2
+    assert add_supporting(answer.model_copy(deep=True), sources, answerer.settings).text == again.text
     off = answerer.settings.model_copy(update={"answer": answerer.settings.answer.model_copy(update={"supporting_sentences": 0})})
     assert add_supporting(answer.model_copy(deep=True), sources, off).text == answer.text
 

@@ -260,7 +260,7 @@ def test_add_supporting_picks_the_cited_or_focused_paper_and_leaves_other_answer
     from rag.settings import Settings
     from rag.verify import LONG_ANSWER, add_supporting
 
-    settings = Settings()
+    settings = Settings(answer={"supporting_sentences": 1})
     a = _paper(1, "a", "Alpha: Masked Training", [
         ("We propose Alpha, which masks 75% of image patches.", 0.6),
         ("Alpha trains a 1.2B model for $1,890 on 37M images.", 0.5),
