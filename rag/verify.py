@@ -37,7 +37,7 @@ from .schema import ABSTAIN_TEXT, UNSUPPORTED_NOTE, Answer, Quote, Reference, Re
 from .settings import Settings
 from .sources import Source, normalize_copied_headers, without_instructions
 from .support import NO_SENTENCE, Evidence, Support, SupportJudge, numbers_agree
-from .text import third_person, without_lead_in
+from .text import neutralize, third_person, without_lead_in
 
 
 def extractive(
@@ -122,9 +122,10 @@ def _append_quoted(answer: Answer, src: Source, ev: EvidenceSentence, n: int, te
 
 def _voice(text: str, third: bool) -> str:
     """An abstract's sentence as an answer says it: without an opening that points back at the
-    sentences before it ("To address this, we ..." -> "We ..."), and in the third person
-    (answer.third_person: "we" -> "the authors")."""
-    text = without_lead_in(text)
+    sentences before it ("To address this, we ..." -> "We ..."), in the third person
+    (answer.third_person: "we" -> "the authors"), and with citation-like markers of the source
+    as parentheses ("[7]" -> "(7)"), so every [n] in an answer is one of its references."""
+    text = neutralize(without_lead_in(text))
     return third_person(text) if third else text
 
 

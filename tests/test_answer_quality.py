@@ -306,12 +306,14 @@ def test_an_extractive_answer_quotes_after_its_best_sentence_only_sentences_that
         ("This reduces the cost further.", 0.85),  # leans on the sentence before it
         ("38.9%) for zero-shot proposals.", 0.8),  # a fragment of a badly split sentence
         ("Alpha trains a 1.2B model for $1,890 on 37M images.", 0.5),
-        ("Alpha reaches 12.7 FID on COCO.", 0.4),
+        ("Alpha reaches 12.7 FID on COCO [7].", 0.4),  # a marker inside the source is data
     ])
     answer = extractive([a], [], Answer(question="How is Alpha trained cheaply?", text="", model="t", settings_hash="x"), settings)
     assert answer.mode == "extractive"
     assert [s.text for s in answer.sentences] == [
         "The authors propose Alpha, which masks 75% of image patches during training.",
         "Alpha trains a 1.2B model for $1,890 on 37M images.",
-        "Alpha reaches 12.7 FID on COCO.",
+        "Alpha reaches 12.7 FID on COCO (7).",
     ]
+    assert "[7]" not in answer.text and answer.text.endswith("COCO (7) [1].")
+    assert answer.references[0].quotes[-1].text == "Alpha reaches 12.7 FID on COCO [7]."  # the quote stays verbatim
