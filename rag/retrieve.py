@@ -305,8 +305,9 @@ class Retriever:
         `rag search` is mostly these two (1.79 s -> 1.59 s, mean of 4 runs, busy machine)."""
         if not dense:
             return self.index, None
-        if self._index is not None:
-            return self._index, self.embedder.embed([query], kind="query")[0]
+        loaded = self._index  # read once: another thread may refresh() meanwhile
+        if loaded is not None:
+            return loaded, self.embedder.embed([query], kind="query")[0]
         with ThreadPoolExecutor(1, thread_name_prefix="query-vector") as pool:
             vector = pool.submit(self.embedder.embed, [query], kind="query")
             index = self.index

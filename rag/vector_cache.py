@@ -132,8 +132,12 @@ class CachedEmbedder:
 
 
 def cached(embedder: Embedder, cache: VectorCache | None = None) -> Embedder:
-    """``embedder`` behind the vector cache when it names its vectors (``cache_key``), else itself."""
+    """``embedder`` behind the vector cache when it names its vectors (``cache_key``), else
+    itself. A :class:`CachedEmbedder` given again is rewrapped with its own cache and a fresh
+    ``hits`` count (one ingest's count)."""
+    if isinstance(embedder, CachedEmbedder):
+        return CachedEmbedder(embedder.inner, cache or embedder.cache, embedder.cache_key)
     key = getattr(embedder, "cache_key", None)
-    if not key or isinstance(embedder, CachedEmbedder):
+    if not key:
         return embedder
     return CachedEmbedder(embedder, cache or VectorCache(), key)

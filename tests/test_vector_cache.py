@@ -32,6 +32,10 @@ def test_vectors_come_back_bit_for_bit_and_are_computed_once(tmp_path):
     assert isinstance(emb, CachedEmbedder) and (emb.name, emb.dim) == ("fake:one", 8)
     first = emb.embed(["a", "b", "c"])
     assert inner.seen == ["a", "b", "c"] and emb.hits == 0
+    # wrapped again (e.g. passed to a second ingest): no double cache, a fresh count
+    rewrapped = cached(emb)
+    assert rewrapped.inner is inner and rewrapped.hits == 0 and rewrapped.embed(["a"]).tolist() == first[:1].tolist()
+    assert rewrapped.hits == 1 and inner.seen == ["a", "b", "c"]
     # a new process (new cache object, same file): only the new text is computed
     again = cached(inner, VectorCache(tmp_path / "v.sqlite"))
     mixed = again.embed(["c", "d", "a"])
