@@ -59,6 +59,7 @@ class EvidenceSentence:
     end: int
     text: str
     score: float  # relevance to the question (0..1)
+    role: str = "body"  # roles() over the whole abstract: background, contribution, body or release
 
 
 @dataclass(frozen=True)
@@ -204,7 +205,7 @@ class EvidenceSelector:
             for k, ((a, b), text, role) in enumerate(zip(ss, texts_here, roles(texts_here))):
                 cov = term_coverage(q_terms, set(tokenize(text)), self.idf)
                 score = role_weighted(relevance(float(cos[offset + k]), cov), role, self.background_factor, self.contribution_bonus)
-                scored.append(EvidenceSentence(a, b, text, score))
+                scored.append(EvidenceSentence(a, b, text, score, role))
             offset += len(ss)
             k_here = self.first_paper if n == 1 else self.per_paper
             picked = choose([s.score for s in scored], [leans_on_previous(s.text) for s in scored], k_here)

@@ -60,8 +60,8 @@ def extractive(
         by_score = sorted(first.evidence.sentences, key=lambda ev: -ev.score)
         # after the best sentence, only ones that answer on their own: a background sentence or
         # a dangling "To address this issue, ..." was the worse third quote in the labels
-        answering = {(ev.start, ev.end) for ev in _answering(first.evidence.sentences, first.evidence.all_sentences)}
-        best = [*by_score[:1], *(ev for ev in by_score[1:] if (ev.start, ev.end) in answering)][: a.extractive_sentences]
+        answering = set(_answering(first.evidence.sentences))
+        best = [*by_score[:1], *(ev for ev in by_score[1:] if ev in answering)][: a.extractive_sentences]
         lead = _first_contribution(first.evidence.all_sentences) if a.extractive_lead == "contribution" else None
         if lead is not None and lead not in best:
             # the sentence that says what the paper does answers "how"/"what"; the best-scoring
@@ -195,7 +195,7 @@ def add_supporting(answer: Answer, sources: list[Source], settings: Settings, fo
     said = [s.text for s in answer.sentences]
     shown = sum(s.status in ("cited", "attributed") for s in answer.sentences)
     added = 0
-    for ev in sorted(_answering(src.evidence.sentences, src.evidence.all_sentences), key=lambda ev: (-ev.score, ev.start)):
+    for ev in sorted(_answering(src.evidence.sentences), key=lambda ev: (-ev.score, ev.start)):
         if added >= a.supporting_sentences or shown + added >= LONG_ANSWER:
             break
         text = _voice(ev.text, a.third_person)
@@ -208,17 +208,15 @@ def add_supporting(answer: Answer, sources: list[Source], settings: Settings, fo
     return answer
 
 
-def _answering(chosen: tuple[EvidenceSentence, ...], every: tuple[EvidenceSentence, ...]) -> list[EvidenceSentence]:
+def _answering(chosen: tuple[EvidenceSentence, ...]) -> list[EvidenceSentence]:
     """The ``chosen`` evidence sentences that can answer on their own: not background, not a
-    release announcement (:func:`rag.evidence.roles` over the whole abstract ``every``), not
-    leaning on the sentence before it ("This reduces ...", "However, ..."), and not a fragment
-    left by sentence splitting (one that opens with a lowercase letter, a digit or punctuation:
-    '38.9%) for zero-shot ...')."""
-    role = {(ev.start, ev.end): r for ev, r in zip(every, roles([ev.text for ev in every]))}
+    release announcement (their ``role``, set by evidence selection over the whole abstract),
+    not leaning on the sentence before it ("This reduces ...", "However, ..."), and not a
+    fragment left by sentence splitting (one that opens with a lowercase letter, a digit or
+    punctuation: '38.9%) for zero-shot ...')."""
     return [
         ev for ev in chosen
-        if role.get((ev.start, ev.end)) in ("contribution", "body") and ev.text[:1].isupper()
-        and not leans_on_previous(without_lead_in(ev.text))
+        if ev.role in ("contribution", "body") and ev.text[:1].isupper() and not leans_on_previous(without_lead_in(ev.text))
     ]
 
 
@@ -500,8 +498,7 @@ def _states_the_work(cited: list[int], supports: Mapping[int, Support], source_r
 
 def _first_contribution(sentences: tuple[EvidenceSentence, ...]) -> EvidenceSentence | None:
     """The first sentence of an abstract that states the paper's own work, if one does."""
-    found = [ev for ev, role in zip(sentences, roles([ev.text for ev in sentences])) if role == "contribution"]
-    return found[0] if found else None
+    return next((ev for ev in sentences if ev.role == "contribution"), None)
 
 
 def _verification_evidence(source: Source) -> Evidence:

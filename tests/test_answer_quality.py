@@ -101,10 +101,10 @@ def test_restates_and_answering_sentences():
         "Code is available at https://example.org.",  # release
     ]
     every, start = [], 0
-    for t in texts:
-        every.append(EvidenceSentence(start, start + len(t), t, 0.5))
+    for t, role in zip(texts, roles(texts)):  # as evidence selection sets them
+        every.append(EvidenceSentence(start, start + len(t), t, 0.5, role))
         start += len(t) + 1
-    assert [ev.text for ev in _answering(tuple(every), tuple(every))] == [texts[1], texts[3]]
+    assert [ev.text for ev in _answering(tuple(every))] == [texts[1], texts[3]]
 
 
 def test_threshold_for_keeps_the_false_abstention_rate():
@@ -234,8 +234,8 @@ def _paper(n: int, pid: str, title: str, texts: list[tuple[str, float]]):
 
     abstract = " ".join(t for t, _ in texts)
     sentences, start = [], 0
-    for t, score in texts:
-        sentences.append(EvidenceSentence(start, start + len(t), t, score))
+    for (t, score), role in zip(texts, roles([t for t, _ in texts])):  # roles as evidence selection sets them
+        sentences.append(EvidenceSentence(start, start + len(t), t, score, role))
         start += len(t) + 1
     hit = PaperHit(n, pid, title, 1.0 / n, None, None, texts[0][0], 0, len(texts[0][0]), (), ())
     return Source(n, hit, [], PaperEvidence(n, pid, title, abstract, tuple(sentences), tuple(sentences)))

@@ -89,9 +89,11 @@ def test_gives_figure(sentence, figure, expected):
 
 
 def _evidence(texts: list[str], picked: list[int]) -> PaperEvidence:
+    from rag.evidence import roles
+
     spans, start = [], 0
-    for k, t in enumerate(texts):
-        spans.append(EvidenceSentence(start, start + len(t), t, score=1.0 - k / 10))
+    for k, (t, role) in enumerate(zip(texts, roles(texts))):
+        spans.append(EvidenceSentence(start, start + len(t), t, score=1.0 - k / 10, role=role))
         start += len(t) + 1
     return PaperEvidence(1, "p", "T", " ".join(texts), tuple(spans[i] for i in picked), tuple(spans))
 
