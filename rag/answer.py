@@ -8,8 +8,8 @@ modules: the ``Answer`` schema in :mod:`rag.schema`, the prompt's numbered sourc
 names are re-exported here, so ``from rag.answer import Answer`` keeps working.
 
 Invariants: an answer is either abstained (with a reason), retrieval-only (no LLM), or made
-of sentences that verification kept, each cited (a hedged answer starts with HEDGE_TEXT, the
-only uncited words); one ``Answerer`` per settings is cached by
+of sentences that verification kept, each cited (a hedged answer starts with HEDGE_TEXT and
+a sentence naming the papers that follow, :func:`hedged_text`); one ``Answerer`` per settings is cached by
 :func:`answerer_for` and is thread-safe.
 """
 
@@ -44,6 +44,9 @@ from .schema import (
     SentenceSupport,
     Timings,
     Tokens,
+    hedge_free,
+    hedge_lead,
+    hedged_text,
 )
 from .settings import Settings, load_settings, resolve_path
 from .sources import Source, build_sources, evidence_sources, widen
@@ -181,10 +184,10 @@ class Answerer:
             sources = build_sources(hits, self.settings, lambda pid: self.retriever.paper(pid).abstract)
         hedge = p is not None and p < a.hedge_below and not focus and not names_top
         if hedge and a.hedged_answer == "quotes":
-            # "the closest papers say:" is followed by what they say, not by the model's claims about them
+            # "the closest paper, ..., says:" is followed by what it says, not by the model's claims about them
             quoted = self.extractive(sources, retrieved, Answer(**base, text=""), several=True if a.hedged_quotes == "papers" else None)
             if quoted.mode == "extractive":
-                quoted.hedged, quoted.text = True, f"{HEDGE_TEXT} {quoted.text}"
+                quoted.hedged, quoted.text = True, hedged_text(quoted.text, quoted.references)
                 return _finish(quoted, t0)
         try:
             llm = self.llm
@@ -218,7 +221,7 @@ class Answerer:
         if not hedge:
             answer = add_supporting(answer, sources, self.settings, focused)
         if hedge and not answer.abstained:
-            answer.hedged, answer.text = True, f"{HEDGE_TEXT} {answer.text}"
+            answer.hedged, answer.text = True, hedged_text(answer.text, answer.references)
         timings.verification_s = time.perf_counter() - t1
         return _finish(answer, t0)
 
@@ -348,6 +351,6 @@ def ask_stream(question: str, **overrides: Any) -> AnswerStream:
 
 
 __all__ = [
-    "ABSTAIN_TEXT", "HEDGE_TEXT", "UNSUPPORTED_NOTE", "Answer", "Answerer", "AnswerStream", "GenerationCancelled", "Reference", "RetrievedPaper",
+    "ABSTAIN_TEXT", "HEDGE_TEXT", "hedge_free", "hedge_lead", "hedged_text", "UNSUPPORTED_NOTE", "Answer", "Answerer", "AnswerStream", "GenerationCancelled", "Reference", "RetrievedPaper",
     "SentenceSupport", "Source", "Timings", "Tokens", "aask", "ask", "ask_stream", "build_sources", "evidence_sources", "neutralize", "widen",
 ]

@@ -36,6 +36,7 @@ from .metrics import (
     verbatim_share,
 )
 from .retrieve import Retriever
+from .schema import hedge_free
 from .settings import Settings
 from .support import Evidence
 from .text import detex
@@ -233,7 +234,8 @@ class Evaluator:
             tokens=answer.tokens.model_dump(),
         )
         if q.answerable and q.key_facts:
-            row["key_fact_recall"] = 0.0 if answer.abstained else key_fact_recall(answer.text, q.key_facts)
+            # a hedged answer's lead names papers by title: their words are not facts the answer states
+            row["key_fact_recall"] = 0.0 if answer.abstained else key_fact_recall(hedge_free(answer), q.key_facts)
             # the same answer without its supporting-detail sentences: what the details add
             core = " ".join(s.text for s in answer.sentences if s.status in ("cited", "attributed") and not s.detail)
             row["key_fact_recall_core"] = 0.0 if answer.abstained else key_fact_recall(core, q.key_facts)

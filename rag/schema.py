@@ -8,16 +8,19 @@ prints these models; their field names are the public contract. Invariants: ever
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
+
+from .text import neutralize
 
 if TYPE_CHECKING:
     from .retrieve import PaperHit
 
 UNSUPPORTED_NOTE = "(no supporting source found)"
 ABSTAIN_TEXT = "The collection does not answer this question."
-HEDGE_TEXT = "The collection may not answer this directly; the closest papers say:"
+HEDGE_TEXT = "The collection may not answer this directly."
 
 
 # -- the answer ---------------------------------------------------------------------------
@@ -120,7 +123,8 @@ class Answer(BaseModel):
     hedged: bool = Field(
         False,
         description="The answer is given although `answerable` is below answer.hedge_below: the text starts with "
-        "HEDGE_TEXT ('The collection may not answer this directly; the closest papers say:').",
+        "HEDGE_TEXT ('The collection may not answer this directly.') and names the papers it then quotes or cites "
+        "('The closest paper, \"<title>\" [1], says: ...').",
     )
     error: str | None = Field(None, description="Why no answer was generated (retrieval_only).")
     model: str
@@ -133,3 +137,32 @@ class Answer(BaseModel):
         """How many sentences the text shows with UNSUPPORTED_NOTE (a hedged answer or
         answer.unsupported = "drop" leaves them out, though `sentences` still lists them)."""
         return self.text.count(UNSUPPORTED_NOTE)
+
+
+# -- the hedged answer's words ---------------------------------------------------------
+
+
+def hedge_lead(references: Sequence[Reference]) -> str:
+    """The sentence that tells a hedged answer's reader which papers the rest quotes or cites,
+    by title, so the reader can judge at once whether they are about the question ("The
+    closest paper, "DiffRhythm: ..." [1], says:"); empty when nothing is cited."""
+    named = [f'"{neutralize(r.title).replace(chr(34), chr(39))}" [{r.n}]' for r in sorted(references, key=lambda r: r.n)]
+    if not named:
+        return ""
+    if len(named) == 1:
+        return f"The closest paper, {named[0]}, says:"
+    listed = ", ".join(named[:-1]) + f" and {named[-1]}"
+    return f"The closest papers, {listed}, say:"
+
+
+def hedged_text(text: str, references: Sequence[Reference]) -> str:
+    """A hedged answer's text: HEDGE_TEXT, :func:`hedge_lead`, then ``text``."""
+    return " ".join(part for part in (HEDGE_TEXT, hedge_lead(references), text) if part)
+
+
+def hedge_free(answer: Answer) -> str:
+    """``answer.text`` without the hedge's own words (HEDGE_TEXT and the titles it names):
+    what key-fact recall reads, so that naming a paper is not scored as stating its facts."""
+    if not answer.hedged:
+        return answer.text
+    return answer.text.removeprefix(" ".join(p for p in (HEDGE_TEXT, hedge_lead(answer.references)) if p)).strip()

@@ -412,7 +412,7 @@ class AnswerSettings(Section):
         ge=0,
         le=1,
         description="An answer to a question whose answerable probability is below this (but above the abstention "
-        "threshold) starts with 'The collection may not answer this directly; the closest papers say:' "
+        "threshold) starts with 'The collection may not answer this directly.', then names the papers that follow ('The closest paper, \"<title>\" [1], says:') "
         "(answer.hedged) and leaves out sentences no source supports, unless the question names the paper. 0: never. Chosen on eval/datasets/users.jsonl, when the "
         "abstention threshold was 0.189: at 0.4, 5 of its 20 unanswerable questions answered anyway were hedged, and 5 of "
         "its 60 answerable ones (mean key-fact recall 0.4). With the threshold at 0.08, fewer are declined and more hedged "
@@ -421,7 +421,7 @@ class AnswerSettings(Section):
     hedged_answer: Literal["quotes", "generated"] = Field(
         "quotes",
         description="What follows the hedge (answer.hedge_below). quotes: the best evidence sentences of the closest "
-        "paper(s), quoted and cited, with no LLM call (mode extractive): the hedge says 'the closest papers say:', and a "
+        "paper(s), quoted and cited, with no LLM call (mode extractive): the hedge says what the closest papers say, and a "
         "small model asked about a topic the papers do not cover states the question as their claim. generated: the "
         "model's verified answer.",
     )

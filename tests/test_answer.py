@@ -439,12 +439,14 @@ def test_a_low_confidence_answer_is_hedged_and_a_question_naming_its_paper_is_no
     assert answerer.abstention.threshold <= answer.answerable < settings.answer.hedge_below
     assert answer.hedged and answer.status == "answered" and answer.text.startswith(HEDGE_TEXT + " ")
     assert answer.references  # the quotes that follow are still cited
+    for r in answer.references:  # and the papers they come from are named before them, by title
+        assert f'"{r.title}" [{r.n}]' in answer.text.split(" say", 1)[0], answer.text
     named = answerer.ask("How does Monolith make real-time recommendation training possible?")
     assert not named.hedged and not named.text.startswith(HEDGE_TEXT)
 
 
 def test_a_hedged_answer_quotes_the_closest_papers_without_the_llm(full_index, retriever):
-    """Below answer.hedge_below, "the closest papers say:" is followed by their own sentences, quoted
+    """Below answer.hedge_below, "the closest paper(s) ... say:" is followed by their own sentences, quoted
     and cited; the model, which would state the user's topic as the papers' claim, is not asked."""
     from rag.answer import HEDGE_TEXT
     from rag.text import third_person

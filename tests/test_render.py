@@ -51,3 +51,21 @@ def test_a_reference_quotes_one_sentence_per_claim():
     assert markdown(view) == (
         "Alpha is fast [1]. It is blue [1].\n\n**References**\n\n[1] Alpha: Fast Diffusion  \n   > Alpha is fast.  \n   > Alpha is blue."
     )
+
+
+def test_a_hedged_answer_names_the_papers_it_quotes_before_quoting_them():
+    from rag.schema import HEDGE_TEXT, hedge_free, hedge_lead, hedged_text
+
+    beta = Reference(n=2, paper_id="b", title='Beta [3]: the "Fast" Way', sentence="Beta is quick.", start=0, end=14, support=0.8)
+    assert hedge_lead([REF]) == 'The closest paper, "Alpha: Fast Diffusion" [1], says:'
+    # in reference order; a title's own quotes and markers cannot pass for the answer's
+    assert hedge_lead([beta, REF]) == "The closest papers, \"Alpha: Fast Diffusion\" [1] and \"Beta (3): the 'Fast' Way\" [2], say:"
+    third = REF.model_copy(update={"n": 3, "title": "Gamma"})
+    assert hedge_lead([REF, beta, third]).startswith('The closest papers, "Alpha: Fast Diffusion" [1], "Beta')
+    assert hedge_lead([]) == ""
+    text = hedged_text("Alpha is fast [1].", [REF])
+    assert text == f'{HEDGE_TEXT} The closest paper, "Alpha: Fast Diffusion" [1], says: Alpha is fast [1].'
+    assert hedged_text("", []) == HEDGE_TEXT
+    # what key-fact recall reads: the answer's own words, not the titles the hedge names
+    assert hedge_free(_answer(text=text, references=[REF], hedged=True)) == "Alpha is fast [1]."
+    assert hedge_free(_answer(text="Alpha is fast [1].", references=[REF])) == "Alpha is fast [1]."
