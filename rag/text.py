@@ -224,7 +224,10 @@ def third_person(sentence: str, *, advice: bool = False) -> str:
     def swap(m: re.Match[str]) -> str:
         word = m.group(0)
         new = _FIRST_PERSON[word.lower()]
-        return new[0].upper() + new[1:] if word[0].isupper() else new
+        # capitalised where a sentence or quote starts; an abstract's stray capital mid-sentence
+        # ("results demonstrate that Our framework") is not carried over
+        opens = not sentence[: m.start()].strip() or sentence[: m.start()].rstrip()[-1] in '.!?:"“('
+        return new[0].upper() + new[1:] if word[0].isupper() and opens else new
 
     if advice:
         sentence = _ADVICE.sub(lambda m: "You" if m.group(1) == "We" else "you", sentence)

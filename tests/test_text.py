@@ -47,6 +47,10 @@ def test_detex_is_idempotent():
         ("The welder used westward power; WE embeddings.", "The welder used westward power; WE embeddings."),
         ("We'd say so.", "We'd say so."),
         ("No first person here.", "No first person here."),
+        # a stray capital mid-sentence is not kept; one after a colon or an opening quote is
+        ("Results demonstrate that Our framework works.", "Results demonstrate that their framework works."),
+        ('They ask: "How should We design it?"', 'They ask: "How should the authors design it?"'),
+        ('Two aims: Our speed, "We" said.', 'Two aims: Their speed, "The authors" said.'),
     ],
 )
 def test_third_person(sentence, said):
