@@ -5,11 +5,14 @@ For each of N dev-set questions (answerable ones first): the full pipeline
 llama.cpp call (`create_chat_completion`, streamed, same messages, same parameters) in the
 same process, alternating, each starting from an empty llama.cpp KV cache (otherwise the
 second call reuses the first one's prompt and skips prompt processing). Overhead = (pipeline total - raw total) / raw total, over all
-questions. Abstentions decided before the LLM are skipped (no generation to compare).
+questions. Answers made without the LLM (abstentions, hedged quotes) are skipped: there is no
+generation to compare.
 Then the same questions again one after another without a reset, as a service or `rag chat`
 asks them: llama.cpp reuses the KV cache of the prefix shared with the previous prompt (the
 system prompt), and the time to first token is compared with the empty-cache runs. Also
-prints prompt-processing and generation speed in tokens per second.
+prints prompt-processing and generation speed in tokens per second, and the model as the
+pipeline runs it (converted to Q4_0, flash attention) against the model as shipped (Q4_K_M),
+raw calls on the same prompts, alternating.
 """
 
 from __future__ import annotations
@@ -25,17 +28,51 @@ from rag.settings import load_settings
 
 
 def raw_call(llm, messages, settings) -> float:
+    return raw_timed(llm, messages, settings)[1]
+
+
+def raw_timed(llm, messages, settings) -> tuple[float, float]:
+    """(time to first token, total) of one raw streamed llama.cpp call from an empty KV cache."""
     llm.model.reset()  # no KV-cache reuse from the pipeline's identical prompt
     t = time.perf_counter()
-    for _ in llm.model.create_chat_completion(
+    first = None
+    for chunk in llm.model.create_chat_completion(
         [{"role": m.role, "content": m.content} for m in messages],
         max_tokens=settings.llm.max_tokens,
         temperature=settings.llm.temperature,
         seed=settings.llm.seed,
         stream=True,
     ):
-        pass
-    return time.perf_counter() - t
+        if first is None and chunk["choices"][0].get("delta", {}).get("content"):
+            first = time.perf_counter() - t
+    total = time.perf_counter() - t
+    return (first if first is not None else total), total
+
+
+def compare_shipped(answerer, settings, questions) -> None:
+    """The model as the pipeline runs it (llm.requantize, llm.flash_attention) vs. as shipped
+    (Q4_K_M, no flash attention): raw llama.cpp calls on the same prompts, alternating."""
+    from rag.llm import LlamaCppLLM
+
+    shipped_settings = settings.model_copy(update={"llm": settings.llm.model_copy(update={"requantize": "none", "flash_attention": False})})
+    ours, shipped = answerer.llm, LlamaCppLLM(shipped_settings)
+    if getattr(ours, "path", None) == shipped.path and settings.llm.flash_attention is False:
+        print("\nthe pipeline runs the model as shipped: nothing to compare")
+        return
+    a, b = [], []
+    for q in questions:
+        hits = answerer.retriever.search_with(q, (), k=max(settings.retrieval.top_k, settings.answer.max_sources))
+        messages = answerer.messages(q, evidence_sources(hits, answerer.evidence(q, hits), settings))
+        b.append(raw_timed(shipped, messages, shipped_settings))
+        a.append(raw_timed(ours, messages, settings))
+    fa, ta = zip(*a)
+    fb, tb = zip(*b)
+    print(
+        f"\n{ours.name} (flash attention {settings.llm.flash_attention}) vs as shipped {shipped.name}, raw llama.cpp, "
+        f"{len(a)} prompts alternating: first token p50 {statistics.median(fa):.2f} s vs {statistics.median(fb):.2f} s "
+        f"(ratio {statistics.median(fa) / statistics.median(fb):.2f}); total p50 {statistics.median(ta):.2f} s vs "
+        f"{statistics.median(tb):.2f} s (ratio {statistics.median(ta) / statistics.median(tb):.2f})"
+    )
 
 
 def main(n: int = 10) -> None:
@@ -50,7 +87,7 @@ def main(n: int = 10) -> None:
             break
         llm.model.reset()  # both calls start from an empty KV cache
         a = answerer.ask(q)
-        if a.abstain_reason == "retrieval":
+        if a.tokens.prompt == 0:  # declined before the LLM, or a hedged quote: the LLM did not run
             continue
         asked.append(q)
         hits = answerer.retriever.search_with(a.question, (), k=max(settings.retrieval.top_k, settings.answer.max_sources))
@@ -91,6 +128,7 @@ def main(n: int = 10) -> None:
         f"(p95 {percentile(w[0], 95):.1f}), total p50 {percentile(w[1], 50):.1f} s (p95 {percentile(w[1], 95):.1f}); "
         f"first token ratio to empty cache {statistics.median(w[0]) / statistics.median(cols[1]):.2f}"
     )
+    compare_shipped(answerer, settings, asked)
 
 
 if __name__ == "__main__":

@@ -150,14 +150,24 @@ class LlamaCppLLM:
     _models_lock = threading.Lock()
 
     def __init__(self, settings: Settings):
-        from .models import resolve_gguf
+        from .models import BUNDLED, resolve_gguf
 
         self.settings = settings.llm
         self.path: Path = resolve_gguf(self.settings.model, settings.store_dir() / "models")
         self.name = f"llama-cpp:{self.settings.model}"
+        kind = self.settings.requantize
+        if kind != "none" and self.settings.model in BUNDLED and BUNDLED[self.settings.model].sha256:
+            # a pinned bundled model (not a user's own file), converted once to a type this CPU runs faster
+            from .requantize import requantized
+
+            try:
+                self.path = requantized(self.path, kind)
+                self.name = f"{self.name}@{kind}"
+            except RagError as exc:
+                log.warning("%s; using the model as shipped (set llm.requantize = \"none\" to skip this)", exc)
 
     def _loaded(self) -> tuple[object, threading.Lock]:
-        key = (str(self.path), self.settings.context_tokens, self.settings.threads)
+        key = (str(self.path), self.settings.context_tokens, self.settings.threads, self.settings.flash_attention)
         with self._models_lock:
             if key not in self._models:
                 try:
@@ -172,6 +182,7 @@ class LlamaCppLLM:
                         n_ctx=self.settings.context_tokens,
                         n_threads=threads,
                         n_threads_batch=threads,
+                        flash_attn=self.settings.flash_attention,
                         verbose=False,
                     )
                 except (ValueError, RuntimeError) as exc:

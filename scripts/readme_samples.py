@@ -44,7 +44,8 @@ def render() -> str:
     for q in QUESTIONS:
         answerer = Answerer(settings)  # a fresh model per question: the answer does not depend on the one before
         answer = answerer.ask(q)
-        model = answer.model
+        if answer.tokens.prompt or model is None:  # the model that wrote an answer, not the name of one that did not run
+            model = answer.model
         buf = io.StringIO()
         print_answer(answer, buf)
         parts.append(f'$ rag ask "{q}"\n{buf.getvalue().rstrip()}')

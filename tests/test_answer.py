@@ -30,7 +30,7 @@ def answerer(full_index, retriever):
 def test_end_to_end_with_the_bundled_model(answerer, retriever):
     answer = answerer.ask(SOFT_TEACHER)
     assert answer.status == "answered", answer.raw_text
-    assert answer.model == "llama-cpp:qwen2.5-coder-0.5b-instruct-q4_k_m"
+    assert answer.model == "llama-cpp:qwen2.5-coder-0.5b-instruct-q4_k_m@q4_0"  # converted once (llm.requantize)
     assert answer.references, answer
     check_references(answer, retriever)
     assert "Soft Teacher" in answer.references[0].title

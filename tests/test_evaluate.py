@@ -170,7 +170,7 @@ def test_small_full_run_with_the_local_model(full_index, tmp_path):
     for key in ("citation_recall", "citation_precision", "faithfulness", "key_fact_recall", "abstention_accuracy", "false_abstention_rate"):
         assert key in metrics
     assert metrics["covered"]["key_fact_recall"] == 1
-    assert metrics["model"] == "llama-cpp:qwen2.5-coder-0.5b-instruct-q4_k_m"
+    assert metrics["model"] == "llama-cpp:qwen2.5-coder-0.5b-instruct-q4_k_m@q4_0"
     results = [json.loads(line) for line in (tmp_path / "out" / "results.jsonl").read_text().splitlines()]
     assert all("answer" in r and "timings" in r for r in results)
 

@@ -7,7 +7,7 @@ import pytest
 from conftest import free_port, local_server
 
 from rag.answer import Answerer
-from rag.models import resolve_gguf
+from rag.llm import LlamaCppLLM
 
 pytestmark = pytest.mark.slow
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def llama_server(full_index, tmp_path_factory):
     settings, _ = full_index
-    model = resolve_gguf(settings.llm.model, settings.store_dir() / "models")
+    model = LlamaCppLLM(settings).path  # the bundled model as the local backend runs it (llm.requantize)
     port = free_port()
     argv = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1", "--port", str(port),
             "--n_ctx", "4096", "--model_alias", "local"]

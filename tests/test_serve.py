@@ -22,7 +22,7 @@ import pytest
 from conftest import check_references, free_port, make_settings, stop_process
 
 from rag.answer import Answerer
-from rag.models import resolve_gguf
+from rag.llm import LlamaCppLLM
 from rag.schema import Answer
 from rag.settings import PROJECT_ROOT
 
@@ -78,7 +78,7 @@ def server(full_index, tmp_path_factory):
 def llama(full_index, tmp_path_factory):
     """The default llama.cpp model; one generation runs, one waits."""
     settings, _ = full_index
-    resolve_gguf(settings.llm.model, settings.store_dir() / "models")  # assembled here, not in the server's start-up
+    LlamaCppLLM(settings)  # assembled and converted (llm.requantize) here, not in the server's start-up
     logs = tmp_path_factory.mktemp("serve-llama")
     with rag_serve(settings.store_dir(), logs / "server.log", "serve.queue_size=1") as url:
         yield url
