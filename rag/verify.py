@@ -272,6 +272,13 @@ def verify(
             decisions.append(Decision("cited", [named], invalid, [], 1.0))
             rels.append(sentence_relevance(0.0, 0.0, 0.0, is_title=True, paper_question=paper_question))
             continue
+        if named is not None:
+            # the bare title of a source that is not about the question ("CorDA: Context-Oriented
+            # Decomposition Adaptation ..." for a speech question): it answers nothing, however
+            # well its own paper "supports" it
+            decisions.append(Decision("off_topic", [], invalid, [named], 0.0))
+            rels.append(0.0)
+            continue
         # "The detector that ... is presented in <title>": the question, answered by naming
         # a source; accepted like a title when that source supports the question itself
         about = [n for n in pointed[i] if n in by_number and question_support[n].score >= a.title_relevance_threshold]

@@ -307,6 +307,29 @@ def test_an_answer_that_only_names_the_paper_also_says_what_it_does(answerer, re
     assert len(_budget_answer(Answerer(off, retriever=retriever), retriever, "Training a text-to-image diffusion model on a small budget is proposed in [1].").sentences) == 1
 
 
+def test_a_copied_source_list_keeps_only_the_titles_about_the_question_and_says_what_they_do(answerer, retriever):
+    """The model's whole answer is the source list, titles and numbers ('[1] BLSP: ... [3] CorDA:
+    ...'; seen from the README's fourth question). A title of a source that is not about the
+    question (CorDA adapts LLMs to tasks, not to speech) is left out; the titles that remain
+    only name papers, so what each paper does is quoted after them (answer.explain_named)."""
+    from rag.answer import Answer, RetrievedPaper, evidence_sources
+
+    question = "Which papers adapt a pretrained text LLM so that it can understand or produce speech?"
+    hits = retriever.search(question, k=answerer.settings.answer.max_sources)
+    sources = evidence_sources(hits, answerer.evidence(question, hits), answerer.settings)
+    if not any("CorDA" in s.hit.title for s in sources):  # the listed source that is off the question
+        corda = next(h for h in retriever.search("CorDA context-oriented decomposition adaptation", k=1))
+        sources = evidence_sources([*hits[:2], corda], answerer.evidence(question, [*hits[:2], corda]), answerer.settings)
+    raw = "\n".join(f"[{s.n}] {s.hit.title}" for s in sources)
+    answer = answerer.verify(raw, sources, [RetrievedPaper.from_hit(h) for h in hits], Answer(question=question, text="", model="t", settings_hash="x"))
+    assert "CorDA" not in answer.text and [s.status for s in answer.sentences if "CorDA" in s.text] == ["off_topic"], answer.text
+    speech = [r for r in answer.references if "Speech" in r.title]
+    assert speech and all("Speech" in r.title for r in answer.references), answer.references
+    shown = [s for s in answer.sentences if s.status == "cited"]
+    assert len(shown) == 2 * len(answer.references)  # each title, then what that paper does
+    check_references(answer, retriever)
+
+
 def test_a_sentence_giving_the_asked_figure_is_kept_when_a_source_states_that_number(answerer, retriever):
     """'How much ...?' answered by saying the question back with the number: the judge scores the
     restated words low, the number is what was asked, and a source sentence states it. Another
