@@ -396,20 +396,36 @@ def verify(
                       quotes=[Quote(start=q0, end=q1, text=t) for q0, q1, t in shown])
         )
     if a.explain_named and set(shown_rows) <= naming:
-        _explain_named(answer, {new: by_number[old] for old, new in mapping.items()}, a.third_person)
+        _explain_named(answer, {new: by_number[old] for old, new in mapping.items()}, a.third_person, a.unsupported == "mark")
     _mark_cited(answer)
     return answer
 
 
-def _explain_named(answer: Answer, cited: dict[int, Source], third: bool) -> None:
+def _explain_named(answer: Answer, cited: dict[int, Source], third: bool, mark_unsupported: bool) -> None:
     """An answer that only names its papers also quotes what each does (answer.explain_named):
     the first sentence of the abstract that states the paper's own work, else its best
-    evidence sentence, cited by the paper's reference number (keys of ``cited``)."""
-    for n, src in sorted(cited.items()):
-        if src.evidence is None or src.evidence.best is None:
+    evidence sentence, cited by the paper's reference number (keys of ``cited``). Each quote
+    follows the sentence that first names its paper, so that with several papers "the
+    authors" of a quote are the ones just named (the text and ``sentences`` in that order)."""
+    rows = list(answer.sentences)
+    answer.sentences, parts, explained = [], [], set()
+    for s in rows:  # the text as verify() wrote it, with each quote after the first sentence naming its paper
+        answer.sentences.append(s)
+        if s.status == "unsupported" and mark_unsupported:
+            parts.append(f"{s.text} {UNSUPPORTED_NOTE}")
+        if s.status not in ("cited", "attributed"):
             continue
-        ev = _first_contribution(src.evidence.all_sentences) or src.evidence.best
-        _append_quoted(answer, src, ev, n, _voice(ev.text, third))
+        parts.append(with_markers(s.text, s.citations))
+        for n in s.citations:
+            src = cited.get(n)
+            if n in explained or src is None or src.evidence is None or src.evidence.best is None:
+                continue
+            explained.add(n)
+            ev = _first_contribution(src.evidence.all_sentences) or src.evidence.best
+            text = _voice(ev.text, third)
+            parts.append(with_markers(text, [n]))
+            _add_quoted(answer, src, ev, n, text)
+    answer.text = " ".join(parts)
 
 
 REPEAT_OVERLAP = 0.7  # share of content words (Jaccard) above which a sentence repeats an earlier one

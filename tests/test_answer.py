@@ -326,7 +326,12 @@ def test_a_copied_source_list_keeps_only_the_titles_about_the_question_and_says_
     speech = [r for r in answer.references if "Speech" in r.title]
     assert speech and all("Speech" in r.title for r in answer.references), answer.references
     shown = [s for s in answer.sentences if s.status == "cited"]
-    assert len(shown) == 2 * len(answer.references)  # each title, then what that paper does
+    assert len(shown) == 2 * len(answer.references)  # each title, then what that paper does, in that order
+    assert [s.citations for s in shown] == [[r.n] for r in answer.references for _ in (0, 1)], shown
+    assert [s.text.rstrip(".") for s in shown[::2]] == [r.title for r in answer.references]
+    from rag.citations import with_markers
+
+    assert answer.text == " ".join(with_markers(s.text, s.citations) for s in shown)
     check_references(answer, retriever)
 
 
