@@ -4,9 +4,10 @@ The bundled Qwen models ship as Q4_K_M. llama.cpp repacks weights at load time i
 of its x86 matrix kernels (AVX2 / AVX-512), for some types only: of the shipped 0.5B model,
 whose file mixes types, 28 MiB are repacked; of the same model as Q4_0, 192 MiB (llama.cpp's
 load log). So the Q4_0 model reads a prompt faster: on this
-project's 2-core machines, 530 prompt tokens at 146 tokens/s as Q4_K_M and 195 as Q4_0 (222
-with ``llm.flash_attention``); generation 1.5 x faster too (2026-12-05, ``bench/bench_answer.py``
-has the end-to-end figures). The answer-quality effect is measured in eval/reports/README.md.
+project's 2-core machines, 530 prompt tokens at 146 tokens/s as Q4_K_M and 195 as Q4_0; raw
+llama.cpp calls on 10 dev prompts, first token p50 2.78 vs 3.74 s, total 4.11 vs 5.03 s
+(2026-12-05, ``bench/bench_answer.py``). The answer-quality effect (none beyond run-to-run
+variation on users3 and paraphrase_test) is in eval/reports/README.md.
 
 Invariants:
 

@@ -289,9 +289,12 @@ class LLMSettings(Section):
         "A path to your own .gguf file is always used as it is.",
     )
     flash_attention: bool = Field(
-        True,
+        False,
         description="llama-cpp: fused attention kernels. Prompt processing of the 0.5B model on 2 cores (530 "
-        "tokens, 3 runs, 2026-12-05): 146 -> 163 tokens/s; generation unchanged.",
+        "tokens, 3 runs, 2026-12-05): 195 -> 222 tokens/s as Q4_0 (146 -> 163 as Q4_K_M). Off by default: with it, "
+        "an answer depends on the question asked before it in the same process (llama.cpp reuses the cached "
+        "prompt prefix, and the fused kernels round the rest differently), so `rag chat`, `rag eval` and `rag ask` "
+        "could answer one question differently.",
     )
     timeout_s: float = Field(
         120.0, gt=0, description="Endpoint backends: seconds before a request is abandoned."

@@ -307,6 +307,19 @@ def test_an_answer_that_only_names_the_paper_also_says_what_it_does(answerer, re
     assert len(_budget_answer(Answerer(off, retriever=retriever), retriever, "Training a text-to-image diffusion model on a small budget is proposed in [1].").sentences) == 1
 
 
+def test_an_answer_does_not_depend_on_the_question_asked_before_it(full_index, retriever):
+    """The chat, `rag eval` and a service ask one question after another in one process, and
+    llama.cpp reuses the cached prompt prefix; the answer must be the one a fresh process gives.
+    With llm.flash_attention the Monolith draft changed after the README question (2026-12-05)."""
+    settings, _ = full_index
+    answerer = Answerer(settings, retriever=retriever)
+    monolith = "What is Monolith and what problem does it solve?"
+    answerer.llm.model.reset()
+    fresh = answerer.ask(monolith).raw_text
+    answerer.ask(BUDGET)
+    assert answerer.ask(monolith).raw_text == fresh
+
+
 def test_a_copied_source_list_keeps_only_the_titles_about_the_question_and_says_what_they_do(answerer, retriever):
     """The model's whole answer is the source list, titles and numbers ('[1] BLSP: ... [3] CorDA:
     ...'; seen from the README's fourth question). A title of a source that is not about the
