@@ -28,7 +28,7 @@ from .abstention import features as abstention_features
 from .citations import finished_sentences
 from .embeddings import Embedder, judge_embedder
 from .errors import RagError
-from .evidence import EvidenceSelector, PaperEvidence
+from .evidence import CachedEmbedder, EvidenceSelector, PaperEvidence
 from .figures import Figure, asked_figure, states_figure, with_figure
 from .llm import LLM, GenerationCancelled, LLMUnavailable, Message, PromptSource, TokenCallback, make_llm
 from .prompts import load_prompt
@@ -52,6 +52,7 @@ from .settings import Settings, load_settings, resolve_path
 from .sources import Source, build_sources, evidence_sources, widen
 from .support import SupportJudge
 from .text import clean_text, neutralize, strip_controls
+from .vector_cache import cached
 from .verify import add_supporting, cover_papers, extractive, verify
 
 log = logging.getLogger(__name__)
@@ -99,7 +100,12 @@ class Answerer:
     def selector(self) -> EvidenceSelector:
         if self._selector is None:
             a = self.settings.answer
-            embedder = self._evidence_embedder or judge_embedder(a.judge_embedding, self.retriever.embedder, self.settings.embedding)
+            embedder = self._evidence_embedder
+            if embedder is None:
+                judge = judge_embedder(a.judge_embedding, self.retriever.embedder, self.settings.embedding)
+                # abstract sentences and windows are read from the disk cache after their first use on this machine
+                persist = cached(judge) if self.settings.embedding.vector_cache else None
+                embedder = CachedEmbedder(judge, passages=persist if persist is not judge else None)
             self._selector = EvidenceSelector(
                 embedder, self.retriever.index.bm25.idf, a.evidence_sentences, first_paper=a.evidence_first,
                 background_factor=a.background_factor, contribution_bonus=a.contribution_bonus,

@@ -80,20 +80,34 @@ class PaperEvidence:
 
 class CachedEmbedder:
     """An embedder with a bounded in-memory cache: abstract sentences are embedded once per
-    process and shared by evidence selection and verification."""
+    process and shared by evidence selection and verification.
 
-    def __init__(self, embedder: Embedder, size: int = 20_000):
+    ``passages``: where :meth:`embed_passages` gets the vectors it has not seen, e.g. the same
+    model behind the disk cache (rag/vector_cache.py): the sentences of an abstract and their
+    two-sentence windows are the same texts in every process, so a cold ``rag ask`` reads
+    them instead of computing them (about 0.3 s of MiniLM per answer on 2 cores). Questions
+    and answer sentences, new every time, go through :meth:`embed` and stay in memory only."""
+
+    def __init__(self, embedder: Embedder, size: int = 20_000, *, passages: Embedder | None = None):
         self.inner = embedder
+        self.passages = passages
         self.name, self.dim = embedder.name, embedder.dim
         self._cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
 
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        """Document vectors of texts taken from abstracts (see the class docstring)."""
+        return self._embed(texts, "document", self.passages or self.inner)
+
     def embed(self, texts: Sequence[str], *, kind: Kind = "document") -> np.ndarray:
+        return self._embed(texts, kind, self.inner)
+
+    def _embed(self, texts: Sequence[str], kind: Kind, source: Embedder) -> np.ndarray:
         with self._lock:
             missing = list(dict.fromkeys(t for t in texts if (kind, t) not in self._cache))
         if missing:
-            vectors = self.inner.embed(missing, kind=kind)
+            vectors = source.embed(missing, kind=kind)
             with self._lock:
                 for t, v in zip(missing, vectors):
                     self._cache[(kind, t)] = v
@@ -102,8 +116,16 @@ class CachedEmbedder:
         with self._lock:
             out = [self._cache.get((kind, t)) for t in texts]
         if any(v is None for v in out):  # evicted meanwhile by another thread: embed directly
-            return self.inner.embed(list(texts), kind=kind)
+            return source.embed(list(texts), kind=kind)
         return np.stack(out) if out else np.zeros((0, self.dim), dtype=np.float32)
+
+
+def embed_passages(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
+    """Document vectors of texts taken from abstracts: through :meth:`CachedEmbedder.embed_passages`
+    when ``embedder`` has one, else its plain ``embed``."""
+    if isinstance(embedder, CachedEmbedder):
+        return embedder.embed_passages(texts)
+    return embedder.embed(texts, kind="document")
 
 
 def leans_on_previous(sentence: str) -> bool:
@@ -194,7 +216,7 @@ class EvidenceSelector:
             spans.append([(s.start, s.end) for s in sentence_spans(abstract) if not instruction_like(abstract[s.start : s.end])])
         texts = [abstract[a:b] for (_, _, abstract), ss in zip(papers, spans) for a, b in ss]
         q = self.embedder.embed([question], kind="query")[0]
-        vecs = self.embedder.embed(texts, kind="document") if texts else np.zeros((0, len(q)), dtype=np.float32)
+        vecs = self.embedder.embed_passages(texts) if texts else np.zeros((0, len(q)), dtype=np.float32)
         cos = vecs @ q if len(texts) else np.zeros(0)
         q_terms = tokenize(question)
         out: list[PaperEvidence] = []

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .embeddings import Embedder
+from .evidence import embed_passages
 from .lexical import tokenize
 from .text import sentence_spans
 
@@ -123,10 +124,9 @@ class SupportJudge:
             return []
         all_sentences = [s for ev in evidence for _, _, s in ev.sentences]
         windows = [f"{ev.sentences[k][2]} {ev.sentences[k + 1][2]}" for ev in evidence for k in range(len(ev.sentences) - 1)]
-        vectors = self.embedder.embed(list(claims) + all_sentences + windows, kind="document")
-        claim_vecs = vectors[: len(claims)]
-        sent_vecs = vectors[len(claims) : len(claims) + len(all_sentences)]
-        win_vecs = vectors[len(claims) + len(all_sentences) :]
+        claim_vecs = self.embedder.embed(list(claims), kind="document")
+        passages = embed_passages(self.embedder, all_sentences + windows) if all_sentences else np.zeros((0, claim_vecs.shape[1]), dtype=np.float32)
+        sent_vecs, win_vecs = passages[: len(all_sentences)], passages[len(all_sentences) :]
         cos = claim_vecs @ sent_vecs.T if len(all_sentences) else np.zeros((len(claims), 0))
         win_cos = claim_vecs @ win_vecs.T if len(windows) else np.zeros((len(claims), 0))
         sent_tokens = [set(tokenize(s)) for s in all_sentences]

@@ -101,3 +101,49 @@ def test_a_second_store_of_the_same_papers_reads_the_cache_and_gets_the_same_ind
     assert reports[0].chunks_embedded == reports[1].chunks_embedded > 12
     assert (reports[0].chunks_cached, reports[1].chunks_cached) == (0, reports[1].chunks_embedded)
     assert vectors[0][0] == vectors[1][0] and np.array_equal(vectors[0][1], vectors[1][1])
+
+
+def test_abstract_passages_go_through_the_disk_cache_and_answer_sentences_do_not(tmp_path):
+    """Evidence selection and the support judge (rag/evidence.py CachedEmbedder): texts taken
+    from abstracts are read from the disk cache in a new process; questions and answer
+    sentences are computed, and kept in memory only."""
+    from rag.evidence import CachedEmbedder as InMemory
+    from rag.evidence import embed_passages
+
+    inner = Counting()
+    first = InMemory(inner, passages=cached(inner, VectorCache(tmp_path / "v.sqlite")))
+    sentences = embed_passages(first, ["s1", "s2"])
+    first.embed(["an answer sentence"])
+    assert inner.seen == ["s1", "s2", "an answer sentence"]
+    embed_passages(first, ["s1"])
+    assert inner.seen == ["s1", "s2", "an answer sentence"]  # in memory
+    # a new process: the passages come from disk, bit for bit; the answer sentence is computed again
+    later = InMemory(inner, passages=cached(inner, VectorCache(tmp_path / "v.sqlite")))
+    assert np.array_equal(embed_passages(later, ["s2", "s1"]), sentences[[1, 0]])
+    later.embed(["an answer sentence"])
+    assert inner.seen == ["s1", "s2", "an answer sentence", "an answer sentence"]
+    assert later.passages.hits == 2
+    # without a disk cache, passages are plain document vectors
+    assert np.array_equal(embed_passages(InMemory(inner), ["s1"]), sentences[:1]) and inner.seen[-1] == "s1"
+
+
+@pytest.mark.slow
+def test_a_second_answer_process_reads_the_abstract_sentences_from_the_cache(full_index, retriever, tmp_path, monkeypatch):
+    """Two Answerers (two processes' worth) on the real index: the second selects the same
+    evidence with every abstract sentence read from the disk cache, none computed."""
+    from rag.answer import Answerer
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    settings, _ = full_index
+    question = "How does Monolith make real-time recommendation training possible?"
+    hits = retriever.search(question, k=3)
+    first = Answerer(settings, retriever=retriever)
+    before = first.evidence(question, hits)
+    assert first.selector.embedder.passages.hits == 0
+    second = Answerer(settings, retriever=retriever)
+    after = second.evidence(question, hits)
+    n = sum(len(ev.all_sentences) for ev in after)
+    assert second.selector.embedder.passages.hits == n > 10
+    assert [[s.score for s in ev.all_sentences] for ev in after] == [[s.score for s in ev.all_sentences] for ev in before]
+    off = settings.model_copy(update={"embedding": settings.embedding.model_copy(update={"vector_cache": False})})
+    assert Answerer(off, retriever=retriever).selector.embedder.passages is None
