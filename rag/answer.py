@@ -26,6 +26,7 @@ from typing import Any
 from .abstention import AbstentionModel
 from .abstention import features as abstention_features
 from .citations import finished_sentences
+from .details import asked_detail, names_detail
 from .embeddings import Embedder, judge_embedder
 from .errors import RagError
 from .evidence import CachedEmbedder, EvidenceSelector, PaperEvidence
@@ -174,6 +175,11 @@ class Answerer:
             base["timings"].retrieval_s = time.perf_counter() - t0
             text = f'{ABSTAIN_TEXT} The abstract of the closest paper, "{hits[0].title}", does not state {figure.phrase}.'
             return _finish(Answer(**base, text=text, retrieved=retrieved, abstained=True, abstain_reason="figure", status="abstained"), t0)
+        detail = asked_detail(question) if a.detail_papers and figure is None else None
+        if detail is not None and not any(names_detail(f"{ev.title} {ev.abstract}", detail) for ev in evidence[: a.detail_papers]):
+            base["timings"].retrieval_s = time.perf_counter() - t0
+            text = f'{ABSTAIN_TEXT} The abstract of the closest paper, "{hits[0].title}", does not name {detail.phrase}.'
+            return _finish(Answer(**base, text=text, retrieved=retrieved, abstained=True, abstain_reason="detail", status="abstained"), t0)
         p, _ = self.answerability(question, hits, evidence)
         base["answerable"] = None if p is None else round(p, 4)
         base["timings"].retrieval_s = time.perf_counter() - t0

@@ -415,6 +415,16 @@ class AnswerSettings(Section):
         description="The fitted abstention model (eval/fit_abstention.py): the question is declined before the LLM "
         "runs when its probability of being answerable is below the model's threshold. Empty: never decline at retrieval.",
     )
+    detail_papers: int = Field(
+        1,
+        ge=0,
+        le=20,
+        description="A question that asks which named thing a paper used ('What license ...?', 'Which backbones did ... "
+        "use?'; rag/details.py) is declined before the LLM runs (abstain_reason detail) when the abstract of none of this "
+        "many papers, best first, uses a word of that kind. Across the 8 evaluation sets (2026-12-05) it declines 5 "
+        "unanswerable questions (4 of them were answered or hedged before) and none of the 10 answerable ones it reads; the patterns were "
+        "chosen looking at dev and users3, and no held-out set has such questions. 0: off.",
+    )
     figure_papers: int = Field(
         1,
         ge=0,

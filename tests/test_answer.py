@@ -456,6 +456,22 @@ def test_a_figure_the_abstract_does_not_state_is_declined_without_the_llm(answer
     assert answer.tokens.completion == 0 and answer.references == []
 
 
+def test_a_named_detail_the_abstract_does_not_name_is_declined_without_the_llm(full_index, retriever):
+    """"What license ...?" about a paper whose abstract names no license: the collection does not
+    say (before, the extractive fallback quoted OpenELM's other sentences). A detail the abstract
+    gives in other words ("experiments on CUB-200-2011, ...") is not declined."""
+    settings, _ = full_index
+    answerer = Answerer(settings, retriever=retriever, llm=UnsupportedLLM())
+    answer = answerer.ask("what license is OpenELM released under?")
+    assert (answer.abstained, answer.abstain_reason, answer.status) == (True, "detail", "abstained")
+    assert "OpenELM" in answer.retrieved[0].title and "OpenELM" in answer.text and "the license" in answer.text
+    assert answer.tokens.completion == 0 and answer.references == []
+    named = answerer.ask("which datasets test the label-free fine-grained distillation method?")
+    assert named.abstain_reason != "detail", named.text
+    off = settings.model_copy(update={"answer": settings.answer.model_copy(update={"detail_papers": 0})})
+    assert Answerer(off, retriever=retriever, llm=UnsupportedLLM()).ask("what license is OpenELM released under?").abstain_reason != "detail"
+
+
 def test_an_extractive_answer_quotes_the_sentence_that_states_the_asked_figure(full_index, retriever):
     from rag.figures import asked_figure, gives_figure
 
