@@ -147,7 +147,8 @@ def hedge_lead(references: Sequence[Reference]) -> str:
     """The sentence that tells a hedged answer's reader which papers the rest quotes or cites,
     by title, so the reader can judge at once whether they are about the question ("The
     closest paper, "DiffRhythm: ..." [1], says:"); empty when nothing is cited."""
-    named = [f'"{neutralize(r.title).replace(chr(34), chr(39))}" [{r.n}]' for r in sorted(references, key=lambda r: r.n)]
+    # a title's own double quotes become single ones, and its citation-like markers parentheses
+    named = ['"' + neutralize(r.title).replace('"', "'") + f'" [{r.n}]' for r in sorted(references, key=lambda r: r.n)]
     if not named:
         return ""
     if len(named) == 1:
