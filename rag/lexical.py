@@ -150,6 +150,20 @@ def name_words(text: str) -> list[str]:
     return out
 
 
+def title_names(title: str, min_chars: int = 4) -> set[str]:
+    """The words a title writes as names, lower-cased: with inner capitals or digits
+    ("FlexRound", "OTOV2", "MicroControllers") or the one word before its colon ("Monolith:
+    Real Time ...", "Nudging: ..."), at least ``min_chars`` long. Users type such names in
+    lower case or at the start of a question ("how does flexround work", "monolith: what
+    ..."), where :func:`name_words` cannot tell them from ordinary words; the title can. Pure."""
+    # "On-Device" is Title Case with a hyphen, not a name
+    out = {w for w in _WORDS.findall(title) if any(c.isupper() and w[i - 1] != "-" for i, c in enumerate(w) if i) or any(c.isdigit() for c in w)}
+    head, colon, _ = title.partition(":")
+    if colon and _WORDS.fullmatch(head.strip()):
+        out.add(head.strip())
+    return {w.lower() for w in out if len(w) >= min_chars}
+
+
 def title_words(title: str) -> set[str]:
     """A title's words, lower-cased and unstemmed ("Monolithic" is not "Monolith")."""
     return {w.lower() for w in _WORDS.findall(title)}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import threading
 import uuid
@@ -28,7 +29,7 @@ from .embeddings import Embedder, make_embedder
 from .errors import IndexMissingError, RagError
 from .evidence import term_coverage
 from .fusion import group_by_parent, rrf, score_fusion
-from .lexical import TOKENIZER_VERSION, BM25Index, best_span, name_words, title_words, tokenize
+from .lexical import TOKENIZER_VERSION, BM25Index, best_span, name_words, title_names, title_words, tokenize
 from .settings import ChunkingSettings, Settings
 from .store import PaperStore, StoredChunk, cache_dir
 from .text import sentence_spans
@@ -36,6 +37,7 @@ from .text import sentence_spans
 log = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 4000
+_QUERY_WORDS = re.compile(r"[A-Za-z][A-Za-z0-9'-]*[A-Za-z0-9]")
 CACHE_VERSION = 3  # bumped when the cache's contents change (2: chunk vectors; 3: paper frequencies)
 
 
@@ -119,9 +121,11 @@ class SearchIndex:
         self._paper_df = paper_df if paper_df is not None else paper_frequencies(self._by_paper)
         # title word -> papers whose title holds it (paper order), for title_matches
         self._by_title_word: dict[str, list[str]] = {}
+        self._title_names: set[str] = set()  # title words written as names (title_names), lower-cased
         for pid, cs in self._by_paper.items():
             for w in title_words(cs[0].title):
                 self._by_title_word.setdefault(w, []).append(pid)
+            self._title_names |= title_names(cs[0].title)
         self._order = {pid: i for i, pid in enumerate(self._by_paper)}
 
     def paper_chunks(self, paper_id: str) -> list[StoredChunk]:
@@ -134,9 +138,13 @@ class SearchIndex:
         A name is a word written like one (:func:`name_words`) that at most ``max_df`` papers
         use; it must stand in the title as that exact word. Embeddings do not know such
         names, and BM25 lets frequent question words outweigh them. Costs a dictionary
-        look-up per name, not a pass over the collection."""
+        look-up per name, not a pass over the collection. A word typed in lower case or
+        at the start of the query counts when a title writes it as a name (:func:`title_names`:
+        "how does flexround work", "monolith: what ...")."""
         score: dict[str, float] = {}
-        for w in name_words(query):
+        written = name_words(query)
+        typed = [w for m in _QUERY_WORDS.finditer(query) if (w := m.group(0)) not in written and w.lower() in self._title_names]
+        for w in [*written, *typed]:
             stems = tokenize(w)
             if stems and 0 < self.paper_df(stems[0]) <= max_df:
                 for pid in self._by_title_word.get(w.lower(), ()):

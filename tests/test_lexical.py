@@ -78,3 +78,16 @@ def test_names_title():
     assert names_title("What does CSKV do?", "CSKV: Channel Shrinking for KV Cache", df)
     assert not names_title("How do KV caches work?", "CSKV: Channel Shrinking for KV Cache", df)  # common words
     assert not names_title("What does CSKV do?", "Another Paper", df)
+
+
+def test_title_names_are_the_words_a_title_writes_as_names():
+    from rag.lexical import title_names
+
+    assert title_names("Monolith: Real Time Recommendation System With Collisionless Embedding Table") == {"monolith"}
+    assert title_names("FlexRound: Learnable Rounding based on Element-wise Division") == {"flexround"}
+    assert title_names("Deep Neural Network On-Device Learning on MicroControllers") == {"microcontrollers"}
+    assert title_names("OTOV2: Automatic, Generic, User-Friendly") == {"otov2"}
+    # several words before the colon are a phrase, not a name; short capitals are too ambiguous typed in lower case
+    assert title_names("Stretching Each Dollar: Diffusion Training on a Micro-Budget") == set()
+    assert title_names("Group DETR: Fast DETR Training with HD maps") == {"detr"}  # "hd": too short
+    assert title_names("Diffusion Training from Scratch") == set()

@@ -130,3 +130,6 @@ def test_name_words_and_title_ranking(retriever):
     assert name_words("which paper learns to fly") == []
     hits = retriever.search("What is Monolith and what problem does it solve?", k=3)
     assert "Monolith" in hits[0].title
+    # names as users type them: in lower case, or opening the question (ranked FlashAttention-2 and GeoX first before)
+    assert retriever.search("how does flexround work", k=3)[0].title.startswith("FlexRound:")
+    assert retriever.search("monolith: what problem does it solve", k=3)[0].title.startswith("Monolith:")
