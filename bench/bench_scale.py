@@ -161,6 +161,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="1000,10000,100000")
     ap.add_argument("--server", action="store_true", help="also through a Chroma server (`chroma run`) on 127.0.0.1")
+    ap.add_argument("--server-only", action="store_true", help="only through the Chroma server (e.g. one large size, the embedded rows measured before)")
     ap.add_argument("--png", type=Path, default=ROOT / "bench" / "scale.png")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)  # internal: run one size here
     ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -169,7 +170,7 @@ def main() -> None:
         print("RESULT " + json.dumps(run_size(args.one, args.port)))
         return
     rows = []
-    modes = ["embedded"] + (["server"] if args.server else [])
+    modes = ["server"] if args.server_only else ["embedded"] + (["server"] if args.server else [])
     for mode in modes:
         for n in [int(x) for x in args.sizes.split(",")]:
             cmd = [sys.executable, __file__, "--one", str(n)]
