@@ -150,6 +150,11 @@ def name_words(text: str) -> list[str]:
     return out
 
 
+def words(text: str) -> list[str]:
+    """The words of ``text`` as :func:`name_words` and :func:`title_words` split it. Pure."""
+    return _WORDS.findall(text)
+
+
 def title_names(title: str, min_chars: int = 4) -> set[str]:
     """The words a title writes as names, lower-cased: with inner capitals or digits
     ("FlexRound", "OTOV2", "MicroControllers") or the one word before its colon ("Monolith:
@@ -157,7 +162,7 @@ def title_names(title: str, min_chars: int = 4) -> set[str]:
     lower case or at the start of a question ("how does flexround work", "monolith: what
     ..."), where :func:`name_words` cannot tell them from ordinary words; the title can. Pure."""
     # "On-Device" is Title Case with a hyphen, not a name
-    out = {w for w in _WORDS.findall(title) if any(c.isupper() and w[i - 1] != "-" for i, c in enumerate(w) if i) or any(c.isdigit() for c in w)}
+    out = {w for w in words(title) if any(c.isupper() and w[i - 1] != "-" for i, c in enumerate(w) if i) or any(c.isdigit() for c in w)}
     head, colon, _ = title.partition(":")
     if colon and _WORDS.fullmatch(head.strip()):
         out.add(head.strip())
@@ -166,4 +171,4 @@ def title_names(title: str, min_chars: int = 4) -> set[str]:
 
 def title_words(title: str) -> set[str]:
     """A title's words, lower-cased and unstemmed ("Monolithic" is not "Monolith")."""
-    return {w.lower() for w in _WORDS.findall(title)}
+    return {w.lower() for w in words(title)}

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import shutil
 import threading
 import uuid
@@ -29,7 +28,7 @@ from .embeddings import Embedder, make_embedder
 from .errors import IndexMissingError, RagError
 from .evidence import term_coverage
 from .fusion import group_by_parent, rrf, score_fusion
-from .lexical import TOKENIZER_VERSION, BM25Index, best_span, name_words, title_names, title_words, tokenize
+from .lexical import TOKENIZER_VERSION, BM25Index, best_span, name_words, title_names, title_words, tokenize, words
 from .settings import ChunkingSettings, Settings
 from .store import PaperStore, StoredChunk, cache_dir
 from .text import sentence_spans
@@ -37,7 +36,6 @@ from .text import sentence_spans
 log = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 4000
-_QUERY_WORDS = re.compile(r"[A-Za-z][A-Za-z0-9'-]*[A-Za-z0-9]")
 CACHE_VERSION = 3  # bumped when the cache's contents change (2: chunk vectors; 3: paper frequencies)
 
 
@@ -143,7 +141,7 @@ class SearchIndex:
         "how does flexround work", "monolith: what ...")."""
         score: dict[str, float] = {}
         written = name_words(query)
-        typed = [w for m in _QUERY_WORDS.finditer(query) if (w := m.group(0)) not in written and w.lower() in self._title_names]
+        typed = [w for w in words(query) if w not in written and w.lower() in self._title_names]
         for w in [*written, *typed]:
             stems = tokenize(w)
             if stems and 0 < self.paper_df(stems[0]) <= max_df:

@@ -24,6 +24,9 @@ DEFAULT = os.path.join(HERE, "users3.jsonl")
 KEYS = ["id", "type", "question", "gold_titles", "reference_answer",
         "key_facts", "answerable"]
 COUNTS = {"lookup": 35, "detail": 15, "multi": 10, "unanswerable": 20}
+PREFIX = "u3"  # ids run PREFIX-001 .. PREFIX-<sum of COUNTS>
+MAX_LOOKUP_OVERLAP = None  # when set: lookups sharing more content words are listed as a warning
+SUFFIXES = ()  # suffixes stripped from content words before counting overlap (check_users4 sets them)
 
 STOP = set("""
 the and for are but not you all any can had her was one our out has him his how
@@ -76,8 +79,16 @@ def words(text):
     return re.findall(r"[a-z]+", text.lower())
 
 
+def stem(w):
+    """Crude suffix stripping (``SUFFIXES``), so that e.g. train/training/trained match."""
+    for suf in SUFFIXES:
+        if w.endswith(suf) and len(w) - len(suf) >= 3:
+            return w[: -len(suf)]
+    return w
+
+
 def content_words(text):
-    return {w for w in words(text) if len(w) >= 3 and w not in STOP}
+    return {stem(w) for w in words(text) if len(w) >= 3 and w not in STOP}
 
 
 def main():
@@ -99,9 +110,10 @@ def main():
     for i, c in ids.items():
         if c > 1:
             errors.append(f"duplicate id {i}")
-    expected_ids = {f"u3-{k:03d}" for k in range(1, 81)}
+    n_items = sum(COUNTS.values())
+    expected_ids = {f"{PREFIX}-{k:03d}" for k in range(1, n_items + 1)}
     if set(ids) != expected_ids:
-        errors.append(f"ids differ from u3-001..u3-080: "
+        errors.append(f"ids differ from {PREFIX}-001..{PREFIX}-{n_items:03d}: "
                       f"missing={sorted(expected_ids - set(ids))[:5]} "
                       f"extra={sorted(set(ids) - expected_ids)[:5]}")
 
@@ -166,8 +178,8 @@ def main():
     for t, c in COUNTS.items():
         if types[t] != c:
             errors.append(f"type {t}: {types[t]} items (want {c})")
-    if len(items) != 80:
-        errors.append(f"{len(items)} items (want 80)")
+    if len(items) != n_items:
+        errors.append(f"{len(items)} items (want {n_items})")
 
     print(f"{path}: {len(items)} items; types: {dict(types)}")
     print("\nShared content words (question vs gold title+abstract):")
@@ -176,10 +188,15 @@ def main():
     for t in ("lookup", "detail", "multi"):
         vals = [len(s) for (tt, s) in overlaps.values() if tt == t]
         if vals:
-            print(f"mean shared words [{t}]: {sum(vals) / len(vals):.2f} (n={len(vals)})")
+            print(f"mean shared words [{t}]: {sum(vals) / len(vals):.2f} (max {max(vals)}, n={len(vals)})")
     allv = [len(s) for (_, s) in overlaps.values()]
     if allv:
         print(f"mean shared words [all answerable]: {sum(allv) / len(allv):.2f} (n={len(allv)})")
+
+    if MAX_LOOKUP_OVERLAP is not None:
+        high = [iid for iid, (t, sh) in sorted(overlaps.items()) if t == "lookup" and len(sh) > MAX_LOOKUP_OVERLAP]
+        if high:
+            print(f"WARNING: lookups sharing > {MAX_LOOKUP_OVERLAP} content words: {' '.join(high)}")
 
     if errors:
         print(f"\nFAIL: {len(errors)} problem(s)")

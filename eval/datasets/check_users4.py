@@ -1,219 +1,26 @@
 #!/usr/bin/env python3
 """Validate eval/datasets/users4.jsonl against the seed papers (stdlib only).
 
-Checks: keys/types, unique ids, gold titles exist exactly, key facts are
-(case-insensitive) substrings of a gold abstract, each multi gold paper has a
-key fact, question word count 3-14, unanswerable items have no gold/key facts.
-Also reports, per answerable question, how many content words it shares with
-its gold title+abstract (lexical overlap; lower = more "own words").
-
-Content words are lower-cased, stopword-filtered and lightly stemmed (crude
-suffix stripping, applied to both sides) before the overlap is counted.
-Lookup questions sharing more than MAX_LOOKUP_OVERLAP stemmed content words
-with their gold paper are listed as warnings (not failures).
+The checks of check_users3.py (keys/types, unique ids, gold titles exist exactly, key facts
+are substrings of a gold abstract, each multi gold paper has a key fact, 3-14 words,
+unanswerable items have no gold/key facts), with users4's ids and counts; content words are
+lightly stemmed (crude suffix stripping, both sides) before the overlap is counted, and
+lookups sharing more than two stemmed content words with their gold paper are listed as a
+warning (not a failure).
 
 Usage: python3 eval/datasets/check_users4.py [path/to/users4.jsonl]
 """
-import glob
-import json
 import os
-import re
 import sys
-from collections import Counter
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-SEED_DIR = os.path.join(ROOT, "data", "seeds")
-DEFAULT = os.path.join(HERE, "users4.jsonl")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import check_users3 as base  # noqa: E402
 
-KEYS = ["id", "type", "question", "gold_titles", "reference_answer",
-        "key_facts", "answerable"]
-COUNTS = {"lookup": 30, "detail": 10, "multi": 10, "unanswerable": 20}
-N_ITEMS = sum(COUNTS.values())  # 70
-MAX_LOOKUP_OVERLAP = 2
-
-STOP = set("""
-the and for are but not you all any can had her was one our out has him his how
-its may new now old see two who did get got let put say she too use from that
-this with have what when where which while will would could should there their
-them then than they these those into onto over under about above after again
-also been being both does doing done each even ever just like many more most
-much must only other same some such very your yours whom whose why been were
-here off own per via yes way able make made find found show shows shown give
-gives using used use based upon within without between across through during
-among any anything something paper papers work works study studies approach
-method methods propose proposed proposes uses can't don't isn't
-""".split())
-
-
-def load_seeds(seed_dir=SEED_DIR):
-    """Return {title: [abstract, ...]} parsed from the seed files.
-
-    Each file: a short site header ending with a 'by AK ...' line, optionally a
-    date line ('Mar 11'), then alternating title / abstract lines separated by
-    blank lines.
-    """
-    papers = {}
-    files = sorted(glob.glob(os.path.join(seed_dir, "*.txt")))
-    if not files:
-        sys.exit(f"no seed files in {seed_dir}")
-    for f in files:
-        with open(f, encoding="utf-8") as fh:
-            lines = [ln.strip() for ln in fh if ln.strip()]
-        start = None
-        for k, line in enumerate(lines):
-            if re.match(r"^by ?AK\b", line):
-                start = k + 1
-                break
-        if start is None:
-            sys.exit(f"{f}: header line 'by AK' not found")
-        if start < len(lines) and re.match(r"^[A-Z][a-z]{2} \d{1,2}$", lines[start]):
-            start += 1
-        body = lines[start:]
-        if len(body) % 2:
-            sys.exit(f"{f}: odd number of title/abstract lines")
-        for j in range(0, len(body), 2):
-            papers.setdefault(body[j], [])
-            if body[j + 1] not in papers[body[j]]:
-                papers[body[j]].append(body[j + 1])
-    return papers
-
-
-def words(text):
-    return re.findall(r"[a-z]+", text.lower())
-
-
-SUFFIXES = ("ations", "ation", "ings", "ing", "ers", "er", "ies", "ied",
-            "es", "ed", "ly", "s")
-
-
-def stem(w):
-    """Crude suffix stripping so that e.g. train/training/trained match."""
-    for suf in SUFFIXES:
-        if w.endswith(suf) and len(w) - len(suf) >= 3:
-            return w[:-len(suf)]
-    return w
-
-
-def content_words(text):
-    return {stem(w) for w in words(text) if len(w) >= 3 and w not in STOP}
-
-
-def main():
-    path = sys.argv[1] if len(sys.argv) > 1 else DEFAULT
-    papers = load_seeds()
-    errors = []
-    items = []
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                errors.append(f"line {n}: blank line")
-                continue
-            try:
-                items.append(json.loads(line))
-            except json.JSONDecodeError as e:
-                errors.append(f"line {n}: bad JSON ({e})")
-
-    ids = Counter(it.get("id") for it in items)
-    for i, c in ids.items():
-        if c > 1:
-            errors.append(f"duplicate id {i}")
-    expected_ids = {f"u4-{k:03d}" for k in range(1, N_ITEMS + 1)}
-    if set(ids) != expected_ids:
-        errors.append(f"ids differ from u4-001..u4-{N_ITEMS:03d}: "
-                      f"missing={sorted(expected_ids - set(ids))[:5]} "
-                      f"extra={sorted(set(ids) - expected_ids)[:5]}")
-
-    types = Counter()
-    overlaps = {}
-    for it in items:
-        iid = it.get("id", "?")
-        if list(it.keys()) != KEYS:
-            errors.append(f"{iid}: keys {list(it.keys())} != {KEYS}")
-            continue
-        t = it["type"]
-        types[t] += 1
-        if t not in COUNTS:
-            errors.append(f"{iid}: unknown type {t!r}")
-        if not isinstance(it["question"], str) or not it["question"].strip():
-            errors.append(f"{iid}: empty question")
-            continue
-        if not isinstance(it["reference_answer"], str) or not it["reference_answer"].strip():
-            errors.append(f"{iid}: empty reference_answer")
-        if not isinstance(it["gold_titles"], list) or not isinstance(it["key_facts"], list):
-            errors.append(f"{iid}: gold_titles/key_facts must be lists")
-            continue
-        if not isinstance(it["answerable"], bool):
-            errors.append(f"{iid}: answerable must be bool")
-        nw = len(it["question"].split())
-        if not 3 <= nw <= 14:
-            errors.append(f"{iid}: question has {nw} words (want 3-14)")
-
-        gold, facts = it["gold_titles"], it["key_facts"]
-        if t == "unanswerable":
-            if it["answerable"] is not False or gold or facts:
-                errors.append(f"{iid}: unanswerable needs answerable=false, no gold, no facts")
-            continue
-        if it["answerable"] is not True:
-            errors.append(f"{iid}: answerable item must have answerable=true")
-        want = (2, 4) if t == "multi" else (1, 1)
-        if not want[0] <= len(gold) <= want[1]:
-            errors.append(f"{iid}: {len(gold)} gold titles for type {t}")
-        if len(set(gold)) != len(gold):
-            errors.append(f"{iid}: repeated gold title")
-        missing = [g for g in gold if g not in papers]
-        for g in missing:
-            errors.append(f"{iid}: gold title not in seeds: {g!r}")
-        if missing:
-            continue
-        if not 1 <= len(facts) <= 3 and t != "multi":
-            errors.append(f"{iid}: {len(facts)} key facts (want 1-3)")
-        if t == "multi" and not 1 <= len(facts) <= 3 * len(gold):
-            errors.append(f"{iid}: {len(facts)} key facts for multi")
-        abstracts = {g: " ".join(papers[g]).lower() for g in gold}
-        for kf in facts:
-            if not any(kf.lower() in a for a in abstracts.values()):
-                errors.append(f"{iid}: key fact not in any gold abstract: {kf!r}")
-        if t == "multi":
-            for g, a in abstracts.items():
-                if not any(kf.lower() in a for kf in facts):
-                    errors.append(f"{iid}: multi gold paper without key fact: {g!r}")
-        gold_text = " ".join(g + " " + " ".join(papers[g]) for g in gold)
-        shared = content_words(it["question"]) & content_words(gold_text)
-        overlaps[iid] = (t, sorted(shared))
-
-    for t, c in COUNTS.items():
-        if types[t] != c:
-            errors.append(f"type {t}: {types[t]} items (want {c})")
-    if len(items) != N_ITEMS:
-        errors.append(f"{len(items)} items (want {N_ITEMS})")
-
-    print(f"{path}: {len(items)} items; types: {dict(types)}")
-    print("\nShared content words (question vs gold title+abstract):")
-    for iid, (t, shared) in sorted(overlaps.items()):
-        print(f"  {iid} {t:7s} {len(shared):2d}  {' '.join(shared)}")
-    for t in ("lookup", "detail", "multi"):
-        vals = [len(s) for (tt, s) in overlaps.values() if tt == t]
-        if vals:
-            print(f"mean shared words [{t}]: {sum(vals) / len(vals):.2f} "
-                  f"(max {max(vals)}, n={len(vals)})")
-    allv = [len(s) for (_, s) in overlaps.values()]
-    if allv:
-        print(f"mean shared words [all answerable]: {sum(allv) / len(allv):.2f} (n={len(allv)})")
-
-    high = [iid for iid, (t, sh) in sorted(overlaps.items())
-            if t == "lookup" and len(sh) > MAX_LOOKUP_OVERLAP]
-    if high:
-        print(f"WARNING: lookups sharing > {MAX_LOOKUP_OVERLAP} content words: "
-              f"{' '.join(high)}")
-
-    if errors:
-        print(f"\nFAIL: {len(errors)} problem(s)")
-        for e in errors:
-            print("  -", e)
-        sys.exit(1)
-    print("\nPASS")
-
+base.DEFAULT = os.path.join(base.HERE, "users4.jsonl")
+base.COUNTS = {"lookup": 30, "detail": 10, "multi": 10, "unanswerable": 20}
+base.PREFIX = "u4"
+base.MAX_LOOKUP_OVERLAP = 2
+base.SUFFIXES = ("ations", "ation", "ings", "ing", "ers", "er", "ies", "ied", "es", "ed", "ly", "s")
 
 if __name__ == "__main__":
-    main()
+    base.main()
