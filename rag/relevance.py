@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from .evidence import relevance
 from .lexical import tokenize
 from .metrics import near_verbatim
+from .text import MARKER
 
 _ASKS_FOR_PAPER = re.compile(
     r"\b(?:which|what|any|a|some|name)\s+(?:\w+\s+){0,3}?(?:papers?|works?|stud(?:y|ies)|articles?|publications?|approach(?:es)?|methods?|models?|systems?|frameworks?)\b"
@@ -113,6 +114,14 @@ def question_echo(sentence: str, question: str) -> str:
     if len(new) < 2:
         return ""
     return sentence if len(kept) == len(clauses) else ", ".join(kept)
+
+
+def adds_nothing(sentence: str, question: str) -> bool:
+    """Does ``sentence`` say only the question back: no content word (stemmed, stopwords
+    removed; numbers count) that the question does not use? "ProxylessNAS CIFAR-10 error
+    and parameter count are [1]." answers "ProxylessNAS CIFAR-10 error and parameter count?"
+    with nothing; "The zero-shot ModelNet40 accuracy of ULIP-2 is 74% [1]." adds "74". Pure."""
+    return not set(tokenize(MARKER.sub(" ", sentence))) - set(tokenize(question))
 
 
 def titles_as_markers(sentence: str, titles: Iterable[tuple[int, str]]) -> tuple[str, list[int]]:

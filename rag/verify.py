@@ -32,7 +32,15 @@ from .corpus import normalize_title
 from .evidence import EvidenceSentence, leans_on_previous, roles
 from .figures import Figure, asked_figure, gives_figure
 from .lexical import stopwords, tokenize
-from .relevance import asks_for_paper, asks_for_several, judged_relevance, question_echo, sentence_relevance, titles_as_markers
+from .relevance import (
+    adds_nothing,
+    asks_for_paper,
+    asks_for_several,
+    judged_relevance,
+    question_echo,
+    sentence_relevance,
+    titles_as_markers,
+)
 from .schema import ABSTAIN_TEXT, UNSUPPORTED_NOTE, Answer, Quote, Reference, RetrievedPaper, SentenceSupport
 from .settings import Settings
 from .sources import Source, normalize_copied_headers, without_instructions
@@ -304,6 +312,12 @@ def verify(
             scores[i][n] = Support(max(scores[i][n].score, a.attribution_threshold), k)
             decisions.append(Decision("attributed", [n], d.invalid, [], scores[i][n].score))
             rels.append(1.0)  # the asked figure answers the question, whatever else it says back
+            continue
+        if not paper_question and adds_nothing(s.text, answer.question):
+            # "ProxylessNAS CIFAR-10 error and parameter count are [1].": the question said back
+            # with a citation; its support is the question's, and it answers nothing
+            decisions.append(Decision("off_topic", [], d.invalid, d.sources + d.dropped, d.support))
+            rels.append(0.0)
             continue
         decisions.append(d)
         src_rel = max((_source_relevance(by_number[n], evidence[n], scores[i][n].sentence) for n in d.sources), default=0.0)

@@ -10,7 +10,15 @@ from rag.errors import ConfigError
 from rag.evidence import choose, relevance, role_weighted, roles, term_coverage
 from rag.fusion import score_fusion
 from rag.metrics import near_verbatim, verbatim_share
-from rag.relevance import asks_for_paper, asks_for_several, judged_relevance, question_echo, sentence_relevance, titles_as_markers
+from rag.relevance import (
+    adds_nothing,
+    asks_for_paper,
+    asks_for_several,
+    judged_relevance,
+    question_echo,
+    sentence_relevance,
+    titles_as_markers,
+)
 
 
 def test_choose_adds_the_sentence_a_dependent_one_leans_on():
@@ -160,6 +168,15 @@ def test_window_credit_goes_to_the_better_member():
 
 VIDEO_Q = "How can I score perceptual quality of 1080p videos with a deep model cheaply, without resizing or cropping?"
 DETECTOR_Q = "Detector trained on partly unlabeled images where each pseudo-box's loss is weighted by the teacher's confidence score?"
+
+
+def test_adds_nothing_is_the_question_said_back_with_a_citation():
+    # users4 u4-033: the 0.5B model's first sentence, shown as "attributed" before
+    assert adds_nothing("ProxylessNAS CIFAR-10 error and parameter count are [1].", "ProxylessNAS CIFAR-10 error and parameter count?")
+    assert adds_nothing("Monolith makes real-time recommendation training possible [1].", "How does Monolith make real-time recommendation training possible?")
+    # one new word or number is an answer: "74"
+    assert not adds_nothing("The zero-shot ModelNet40 accuracy of ULIP-2 is 74% [1].", "zero-shot ModelNet40 accuracy of ULIP-2")
+    assert not adds_nothing("Monolith uses a collisionless embedding table [1].", "How does Monolith work?")
 
 
 def test_question_echo_keeps_what_the_sentence_adds():
