@@ -33,7 +33,7 @@ from .evidence import CachedEmbedder, EvidenceSelector, PaperEvidence
 from .figures import Figure, asked_figure, states_figure, with_figure
 from .llm import LLM, GenerationCancelled, LLMUnavailable, Message, PromptSource, TokenCallback, make_llm
 from .prompts import load_prompt
-from .relevance import asks_for_several
+from .relevance import asks_for_several, is_bare_phrase
 from .retrieve import PaperHit, Retriever
 from .schema import (
     ABSTAIN_TEXT,
@@ -232,6 +232,9 @@ class Answerer:
             answer = cover_papers(answer, sources, self.settings)
         if not hedge:
             answer = add_supporting(answer, sources, self.settings, focused)
+        if a.cover_phrases and not hedge and not focus and not names_top and is_bare_phrase(question) and not asks_for_several(question):
+            # a bare phrase may ask for a topic: after the first paper's answer, the papers nearly as relevant
+            answer = cover_papers(answer, sources, self.settings, several=True, min_dense_share=a.cover_phrases_dense_share)
         if hedge and not answer.abstained:
             answer.hedged, answer.text = True, hedged_text(answer.text, answer.references)
         timings.verification_s = time.perf_counter() - t1

@@ -40,6 +40,20 @@ ECHO_SHARE = 0.75  # a clause with at least this share of its content words from
 _LINK = re.compile(r"https?://|\bgithub\b|\bproject page\b|\bcode (?:is|will be) (?:available|released)", re.I)
 
 
+_QUESTION_START = re.compile(
+    r"^\W*(?:what|which|how|why|when|where|who|whom|whose|is|are|was|were|can|could|does|do|did|should|would|will|has|have|"
+    r"explain|tell|describe|summari[sz]e|list|find|show|give|compare|name)\b",
+    re.I,
+)
+
+
+def is_bare_phrase(question: str) -> bool:
+    """Is the question a bare phrase ("camera-only bird's-eye-view 3D detection for
+    self-driving"), not a question or a request? Users search that way for a topic as often
+    as for one paper, so an answer to it covers the other papers that are nearly as relevant."""
+    return "?" not in question and not _QUESTION_START.search(question)
+
+
 def asks_for_paper(question: str) -> bool:
     """Is a paper's name on its own an answer to this question ("Which paper ...?")?"""
     return bool(_ASKS_FOR_PAPER.search(question))

@@ -155,19 +155,24 @@ def name_paper(title: str, sentence: str) -> str:
     return f"In “{title}”, {first} {rest}".rstrip()
 
 
-def cover_papers(answer: Answer, sources: list[Source], settings: Settings) -> Answer:
-    """A question about several papers whose answer cites fewer than ``answer.cover_papers``
-    of them: each further source whose best evidence is nearly as relevant as the best source's
-    (``answer.extractive_margin``) adds that sentence, naming the paper, quoted and cited. The
-    0.5B model tends to describe the first source at length and stop there."""
+def cover_papers(
+    answer: Answer, sources: list[Source], settings: Settings, *, several: bool | None = None, min_dense_share: float = 0.0
+) -> Answer:
+    """A question about several papers (``several``; None: :func:`asks_for_several`) whose
+    answer cites fewer than ``answer.cover_papers`` of them: each further source whose best
+    evidence is nearly as relevant as the best source's (``answer.extractive_margin``), and
+    whose dense cosine to the question is at least ``min_dense_share`` of the first source's,
+    adds that sentence, naming the paper, quoted and cited. The 0.5B model tends to describe
+    the first source at length and stop there."""
     a = settings.answer
-    if a.cover_papers <= 1 or answer.abstained or not asks_for_several(answer.question):
+    if a.cover_papers <= 1 or answer.abstained or not (asks_for_several(answer.question) if several is None else several):
         return answer
     cited = {r.paper_id for r in answer.references}
+    first_dense = sources[0].hit.dense if sources and sources[0].hit.dense is not None else 0.0
     for src, ev in _nearly_as_relevant(_best_evidence(sources), a.extractive_margin):
         if len(cited) >= a.cover_papers:
             break
-        if src.hit.paper_id in cited:
+        if src.hit.paper_id in cited or (src.hit.dense or 0.0) < min_dense_share * first_dense:
             continue
         _append_quoted(answer, src, ev, len(answer.references) + 1, name_paper(src.hit.title, _voice(ev.text, a.third_person)))
         cited.add(src.hit.paper_id)

@@ -14,6 +14,7 @@ from rag.relevance import (
     adds_nothing,
     asks_for_paper,
     asks_for_several,
+    is_bare_phrase,
     judged_relevance,
     question_echo,
     sentence_relevance,
@@ -202,6 +203,16 @@ def test_asks_for_several():
     assert asks_for_several("Data-free quantization vs. PTQ: how do data needs differ?")
     assert not asks_for_several(VIDEO_Q)
     assert not asks_for_several("What is Monolith and what problem does it solve?")
+
+
+def test_is_bare_phrase():
+    assert is_bare_phrase("camera-only bird's-eye-view 3D detection for self-driving")
+    assert is_bare_phrase("work on training hypernetworks")
+    assert is_bare_phrase("duplicated targets help DETR converge sooner")
+    assert not is_bare_phrase("class-incremental learning methods?")  # a question mark
+    assert not is_bare_phrase("how does flexround work")  # a question word
+    assert not is_bare_phrase("Explain monolith")  # a request
+    assert not is_bare_phrase("  Is there work on spiking networks")
 
 
 def test_a_sentence_that_restates_the_question_and_answers_it_is_relevant():
