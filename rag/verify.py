@@ -29,6 +29,7 @@ from typing import NamedTuple
 
 from .citations import Decision, decide, is_abstention, renumber, split_answer, strip_markers, with_markers
 from .corpus import normalize_title
+from .definitions import asked_term, defined_name, is_term, source_defines
 from .evidence import EvidenceSentence, leans_on_previous, roles
 from .figures import Figure, asked_figure, gives_figure
 from .lexical import stopwords, tokenize
@@ -65,12 +66,19 @@ def extractive(
         chosen = _nearly_as_relevant(ranked, a.extractive_margin)[: a.extractive_sentences]
     else:
         first, _ = ranked[0]
+        term = asked_term(answer.question)
+        defining = _defining(ranked, term) if term else None
+        if defining is not None:
+            # "what is lora": the source that says what LoRA is, not the first one that mentions it
+            first = defining[0]
         by_score = sorted(first.evidence.sentences, key=lambda ev: -ev.score)
         # after the best sentence, only ones that answer on their own: a background sentence or
         # a dangling "To address this issue, ..." was the worse third quote in the labels
         answering = set(_answering(first.evidence.sentences))
         best = [*by_score[:1], *(ev for ev in by_score[1:] if ev in answering)][: a.extractive_sentences]
         lead = _first_contribution(first.evidence.all_sentences) if a.extractive_lead == "contribution" else None
+        if defining is not None:
+            lead = defining[1]
         if lead is not None and lead not in best:
             # the sentence that says what the paper does answers "how"/"what"; the best-scoring
             # sentences alone often share the question's words without saying it
@@ -95,6 +103,20 @@ def extractive(
     answer.retrieved = retrieved
     _mark_cited(answer)
     return answer
+
+
+def _defining(ranked: list[tuple[Source, EvidenceSentence]], term: str) -> tuple[Source, EvidenceSentence] | None:
+    """The first source, in ``ranked`` order, that defines ``term`` (rag/definitions.py), and
+    its sentence that does (its first sentence when its title opens with the term)."""
+    for src, _ in ranked:
+        if src.evidence is None:
+            continue
+        for ev in src.evidence.all_sentences:
+            if source_defines(term, ev.text, ""):
+                return src, ev
+        if source_defines(term, "", src.hit.title) and src.evidence.all_sentences:
+            return src, _first_contribution(src.evidence.all_sentences) or src.evidence.all_sentences[0]
+    return None
 
 
 def _best_evidence(sources: list[Source]) -> list[tuple[Source, EvidenceSentence]]:
@@ -267,6 +289,8 @@ def verify(
         # the echoed question is the sentence's premise only where the source is about the
         # question; against any other source the whole sentence is judged, premise included
         scores[i] = {n: rest if question_support[n].score >= a.title_relevance_threshold else whole[n] for n, rest in scores[i].items()}
+    for i, s in enumerate(sentences):
+        _require_definition(s.text, answer.question, scores[i], by_number, evidence)
     # A sentence that only names a paper answers "which paper...?" questions, but only if
     # that paper is about what the question asks: the question must be supported by it.
     relevant = {n for n in named_sources if question_support[n].score >= a.title_relevance_threshold}
@@ -494,6 +518,19 @@ def _span(src: Source, evidence: Evidence, k: int) -> tuple[int, int, str]:
     if k in (TITLE_SENTENCE, NO_SENTENCE):
         return src.hit.sentence_start, src.hit.sentence_end, src.hit.sentence
     return evidence.sentences[k]
+
+
+def _require_definition(
+    sentence: str, question: str, scores: dict[int, Support], by_number: Mapping[int, Source], evidence: Mapping[int, Evidence]
+) -> None:
+    """"LoRA is ..." for a question about LoRA is supported only by a source that defines LoRA
+    (rag/definitions.py): the other sources' support of the sentence becomes 0, in place."""
+    name = defined_name(sentence, question)
+    if name is None or not is_term(name, [t for src in by_number.values() for t in (src.hit.title, evidence[src.n].text)]):
+        return
+    for n, sup in scores.items():
+        if sup.score > 0 and not source_defines(name, _span(by_number[n], evidence[n], sup.sentence)[2], by_number[n].hit.title):
+            scores[n] = Support(0.0, sup.sentence)
 
 
 def _is_sentence(k: int, count: int) -> bool:

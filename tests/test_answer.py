@@ -647,3 +647,30 @@ def test_verification_with_a_focus_leaves_out_sentences_of_other_sources(full_in
         assert shown.status == "answered" and [s.status for s in shown.sentences] == ["cited"], focus
     other = check(frozenset({2}))
     assert other.abstained and [s.status for s in other.draft] == ["off_topic"]
+
+
+def test_what_is_a_name_is_answered_by_the_source_that_defines_it(full_index, retriever):
+    """"what is lora", 2026-12-05: the 0.5B model wrote "Lora is <sentence of the source>" for
+    each of three sources; only "Tracking Meets LoRA" says what LoRA is ("adapting LoRA, a
+    technique that ..."). The other two sentences ("Lora is a lossless, nearly data-free
+    transfer of LoRAs" from Trans-LoRA) are not shown, and an extractive answer leads with the
+    source that defines the term (rag/definitions.py)."""
+    settings, _ = full_index
+    question = "what is lora"
+    hits = retriever.search(question, k=settings.answer.max_sources)
+    n = {h.title.split(":")[0]: i + 1 for i, h in enumerate(hits)}
+    tracking, trans, cellm = n["Tracking Meets LoRA"], n["Trans-LoRA"], n["CELLM"]
+    draft = (
+        f"Lora is a technique that fine-tunes a small subset of model parameters without adding inference latency, to the domain of visual tracking [{tracking}]. "
+        f"Lora is a lossless, nearly data-free transfer of LoRAs across base models [{trans}]. "
+        f"Lora is a method that reduces communication costs by up to 10x over vanilla LoRA [{cellm}]."
+    )
+    answer = Answerer(settings, retriever=retriever, llm=scripted_llm(settings, default=draft)).ask(question)
+    assert "a technique that fine-tunes a small subset of model parameters" in answer.text
+    assert "Lora is a lossless" not in answer.text and "Lora is a method that reduces" not in answer.text
+    assert answer.references[0].title.startswith("Tracking Meets LoRA")
+    check_references(answer, retriever)
+    # nothing the model says survives: the extractive answer quotes the defining source first
+    bare = Answerer(settings, retriever=retriever, llm=scripted_llm(settings, default=draft.split(". ", 1)[1])).ask(question)
+    assert bare.references and bare.references[0].title.startswith("Tracking Meets LoRA"), bare.text
+    assert "adapting LoRA, a technique" in bare.text

@@ -1,0 +1,50 @@
+"""rag/definitions.py: exact values on the sentences of a real "what is lora" answer."""
+
+from rag.definitions import defined_name, is_term, source_defines
+
+Q = "what is lora"
+
+
+def test_defined_name_is_the_subject_the_question_uses():
+    assert defined_name("Lora is a lossless, nearly data-free transfer of LoRAs [2].", Q) == "Lora"
+    assert defined_name("The Monolith system is a ...", "what is the monolith system") == "Monolith system"
+    assert defined_name("Their approach achieves lossless LoRA transfer [2].", Q) is None
+    assert defined_name("GaLore is a memory-efficient training strategy [1].", Q) is None  # not asked about
+
+
+def test_only_names_are_checked():
+    assert is_term("lora", ["The essence of our work lies in adapting LoRA, a technique ..."])
+    assert is_term("gpt-4", ["GPT-4 is ..."])
+    assert not is_term("transformers", ["Transformers are ...", "vision transformers"])
+    assert is_term("speculative decoding", [])  # two words or more
+
+
+def test_a_source_defines_a_name_where_a_definition_starts():
+    # the three sources of the real answer (2026-12-05): only the first defines LoRA
+    assert source_defines(
+        "Lora",
+        "The essence of our work lies in adapting LoRA, a technique that fine-tunes a small subset of model parameters without adding inference latency, to the domain of visual tracking.",
+        "Tracking Meets LoRA: Faster Training, Larger Model, Stronger Performance",
+    )
+    assert not source_defines(
+        "Lora",
+        "To address this challenge, we propose Trans-LoRA -- a novel method for lossless, nearly data-free transfer of LoRAs across base models.",
+        "Trans-LoRA: towards data-free Transferable Parameter Efficient Finetuning",
+    )
+    assert not source_defines(
+        "Lora",
+        "Taken together, our method reduces communication costs by up to 10x over vanilla LoRA and up to 5x over more complex sparse LoRA baselines while achieving greater utility.",
+        "CELLM: An Efficient Communication in Large Language Models Training for Federated Learning",
+    )
+    # the title opens with the name; "we present X, a ..."; "we propose ..., X"
+    assert source_defines("Monolith", "It is deployed in production.", "Monolith: Real Time Recommendation System With Collisionless Embedding Table")
+    assert source_defines("Monolith", "In this paper, we present Monolith, a system tailored for online training.", "Other title")
+    assert source_defines("SN-Net", "We present Stitchable Neural Networks (SN-Net), a novel framework.", "Stitchable Neural Networks")
+    assert not source_defines("LoRA", "LongLoRA is an efficient fine-tuning approach.", "LongLoRA: Efficient Fine-tuning")
+    # a term with its abbreviation only, or in a list, defines nothing (EndoGaussian, "what is gaussian splatting")
+    gs = "The authors present EndoGaussian, a real-time endoscopic scene reconstruction framework built on 3D Gaussian Splatting (3DGS)."
+    assert not source_defines("Gaussian splatting", gs, "EndoGaussian: Real-time Gaussian Splatting for Dynamic Endoscopic Scene Reconstruction")
+    assert source_defines("Gaussian splatting", "3D Gaussian Splatting (3DGS), an explicit scene representation, renders in real time.", "Other")
+    assert not source_defines("LoRA", "Methods such as LoRA, adapters and prompts are compared.", "Other")
+    # the subject of the sentence
+    assert source_defines("FlashAttention", "FlashAttention exploits the asymmetric GPU memory hierarchy.", "FlashAttention-2: Faster Attention")
