@@ -37,7 +37,10 @@ _DEPENDENT = re.compile(
 _CONTRIBUTION = re.compile(
     r"\b(?:we|this\s+(?:paper|work|study)|our\s+(?:method|approach|model|framework|system|contributions?|design|work))\s+"
     r"(?:\w+\s+){0,2}?(?:propose|present|introduce|design|develop|craft|build|devise|show|find|demonstrate|use|employ|leverage|"
-    r"adopt|apply|train|achieve|obtain|reduce|improve|achieves|reduces|improves|proposes|presents|introduces|outperforms?|are|is)",
+    r"adopt|apply|train|achieve|obtain|reduce|improve|achieves|reduces|improves|proposes|presents|introduces|outperforms?|are|is|"
+    # stating the paper's own study: "In this work, we investigate ...", "we make a first attempt", "This paper tackles ..."
+    r"make|investigate|address|study|explore|analy[sz]e|formulate|extend|establish|provide|offer|conduct|construct|create|"
+    r"describe|tackle|examine|focus|seek|aim|take|revisit|evaluate|identify|argue|consider|rethink|report)",
     re.I,
 )
 # a sentence that announces code, models or data (a release), which answers no question

@@ -244,6 +244,15 @@ def test_roles_of_an_abstract():
     ]
     assert roles(sentences) == ["background", "contribution", "body", "release", "release", "contribution", "body"]
     assert roles(["Code will be released.", "We present Y."]) == ["release", "contribution"]  # a release is not where the work starts
+    # MobileQuant's abstract (users4 u4-004): "we make", "we first investigate", "we then address" state its own work
+    mobile = [
+        "A promising solution is to reduce the number of bits used to represent weights and activations.",
+        "In this work, we make a first attempt to facilitate the on-device deployment of LLMs using integer-only quantization.",
+        "We first investigate the limitations of existing quantization methods for on-device deployment.",
+        "We then address these limitations by introducing a simple post-training quantization method, named MobileQuant.",
+    ]
+    assert roles(mobile) == ["background", "contribution", "contribution", "contribution"]
+    assert roles(["This paper tackles this challenge by introducing a technique."]) == ["contribution"]
 
 
 def test_role_weighted():
