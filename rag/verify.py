@@ -24,6 +24,7 @@ one of its sentences.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import NamedTuple
 
@@ -246,13 +247,21 @@ def add_supporting(answer: Answer, sources: list[Source], settings: Settings, fo
 def _answering(chosen: tuple[EvidenceSentence, ...]) -> list[EvidenceSentence]:
     """The ``chosen`` evidence sentences that can answer on their own: not background, not a
     release announcement (their ``role``, set by evidence selection over the whole abstract),
-    not leaning on the sentence before it ("This reduces ...", "However, ..."), and not a
+    not leaning on the sentence before it ("This reduces ...", "However, ...") or pointing back
+    at a problem it stated ("..., we aim to address this bottleneck by ..."), and not a
     fragment left by sentence splitting (one that opens with a lowercase letter, a digit or
     punctuation: '38.9%) for zero-shot ...')."""
     return [
         ev for ev in chosen
         if ev.role in ("contribution", "body") and ev.text[:1].isupper() and not leans_on_previous(without_lead_in(ev.text))
+        and not _REFERS_BACK.search(without_lead_in(ev.text))
     ]
+
+
+# "this bottleneck", "these issues": a problem stated in an earlier sentence, which a quote on its own does not show
+_REFERS_BACK = re.compile(
+    r"\b(?:this|these|such)\s+(?:bottleneck|issue|problem|challenge|limitation|gap|drawback|shortcoming|difficult(?:y|ie)|concern)s?\b", re.I
+)
 
 
 def verify(
