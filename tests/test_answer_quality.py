@@ -354,3 +354,13 @@ def test_an_extractive_answer_quotes_after_its_best_sentence_only_sentences_that
     ]
     assert "[7]" not in answer.text and answer.text.endswith("COCO (7) [1].")
     assert answer.references[0].quotes[-1].text == "Alpha reaches 12.7 FID on COCO [7]."  # the quote stays verbatim
+
+
+def test_a_quote_pointing_back_at_a_problem_does_not_answer_on_its_own():
+    from rag.evidence import EvidenceSentence
+    from rag.verify import _answering
+
+    back = EvidenceSentence(0, 10, "With a focus on text-to-image models, we aim to address this bottleneck by demonstrating low-cost training.", 0.9, "contribution")
+    lead_in = EvidenceSentence(11, 20, "To address this issue, we propose to mask 75% of the patches.", 0.8, "contribution")  # the lead-in is dropped
+    own = EvidenceSentence(21, 30, "Our model costs 118x less than stable diffusion models.", 0.7, "body")
+    assert _answering((back, lead_in, own)) == [lead_in, own]
