@@ -254,11 +254,13 @@ def _answering(chosen: tuple[EvidenceSentence, ...]) -> list[EvidenceSentence]:
     return [
         ev for ev in chosen
         if ev.role in ("contribution", "body") and ev.text[:1].isupper() and not leans_on_previous(without_lead_in(ev.text))
-        and not _REFERS_BACK.search(without_lead_in(ev.text))
+        and not _REFERS_BACK.search(_OPENING_PURPOSE.sub("", without_lead_in(ev.text)))
     ]
 
 
-# "this bottleneck", "these issues": a problem stated in an earlier sentence, which a quote on its own does not show
+# "this bottleneck", "these issues": a problem stated in an earlier sentence, which a quote on its own does not show;
+# in an opening purpose clause ("To break through this bottleneck, Vlogger ...") it is only the lead-in
+_OPENING_PURPOSE = re.compile(r"^To\s[^,]{1,80},\s*")
 _REFERS_BACK = re.compile(
     r"\b(?:this|these|such)\s+(?:bottleneck|issue|problem|challenge|limitation|gap|drawback|shortcoming|difficult(?:y|ie)|concern)s?\b", re.I
 )

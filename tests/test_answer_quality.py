@@ -363,4 +363,5 @@ def test_a_quote_pointing_back_at_a_problem_does_not_answer_on_its_own():
     back = EvidenceSentence(0, 10, "With a focus on text-to-image models, we aim to address this bottleneck by demonstrating low-cost training.", 0.9, "contribution")
     lead_in = EvidenceSentence(11, 20, "To address this issue, we propose to mask 75% of the patches.", 0.8, "contribution")  # the lead-in is dropped
     own = EvidenceSentence(21, 30, "Our model costs 118x less than stable diffusion models.", 0.7, "body")
-    assert _answering((back, lead_in, own)) == [lead_in, own]
+    purpose = EvidenceSentence(31, 40, "To break through this bottleneck, their Vlogger leverages an LLM as Director.", 0.6, "body")
+    assert _answering((back, lead_in, own, purpose)) == [lead_in, own, purpose]
