@@ -359,6 +359,12 @@ def verify(
             decisions.append(Decision("off_topic", [], d.invalid, d.sources + d.dropped, d.support))
             rels.append(0.0)
             continue
+        other = opens_with_other_title(s.text, {src.n: src.hit.title for src in sources}, d.sources)
+        if other is not None and d.status in ("cited", "attributed"):
+            # "Yi: Open Foundation Models by 01.AI proposes GSPO [3]": what [3] says, told of another paper
+            decisions.append(Decision("unsupported", [], d.invalid, d.sources + d.dropped, d.support))
+            rels.append(0.0)
+            continue
         decisions.append(d)
         src_rel = max((_source_relevance(by_number[n], evidence[n], scores[i][n].sentence) for n in d.sources), default=0.0)
         cos_q, cov = rel_inputs[i]
@@ -529,6 +535,18 @@ def _span(src: Source, evidence: Evidence, k: int) -> tuple[int, int, str]:
     if k in (TITLE_SENTENCE, NO_SENTENCE):
         return src.hit.sentence_start, src.hit.sentence_end, src.hit.sentence
     return evidence.sentences[k]
+
+
+def opens_with_other_title(sentence: str, titles: Mapping[int, str], cited: list[int]) -> int | None:
+    """The number of the source whose title ``sentence`` opens with, as its subject, when the
+    sentence does not cite that source ("Multimodal Language Models for ... Summarization
+    introduces ShowMaker [1]", where [1] is Vlogger's paper); else None. Pure."""
+    text = normalize_title(sentence)
+    for n, title in titles.items():
+        t = normalize_title(title)
+        if n not in cited and t and (text == t or text.startswith(t + " ")):
+            return n
+    return None
 
 
 def _require_definition(

@@ -365,3 +365,14 @@ def test_a_quote_pointing_back_at_a_problem_does_not_answer_on_its_own():
     own = EvidenceSentence(21, 30, "Our model costs 118x less than stable diffusion models.", 0.7, "body")
     purpose = EvidenceSentence(31, 40, "To break through this bottleneck, their Vlogger leverages an LLM as Director.", 0.6, "body")
     assert _answering((back, lead_in, own, purpose)) == [lead_in, own, purpose]
+
+
+def test_a_sentence_opening_with_a_title_it_does_not_cite_is_found():
+    from rag.verify import opens_with_other_title
+
+    titles = {1: "Vlogger: Make Your Dream A Vlog", 2: "Multimodal Language Models for Domain-Specific Procedural Video Summarization"}
+    swapped = "Multimodal Language Models for Domain-Specific Procedural Video Summarization introduces a novel video diffusion model, ShowMaker [1]."
+    assert opens_with_other_title(swapped, titles, [1]) == 2
+    assert opens_with_other_title(swapped, titles, [2]) is None  # cites the paper it names
+    assert opens_with_other_title("Vlogger: Make Your Dream A Vlog presents Vlogger [1].", titles, [1]) is None
+    assert opens_with_other_title("The authors present ShowMaker, as in Multimodal Language Models for Domain-Specific Procedural Video Summarization [1].", titles, [1]) is None
