@@ -33,10 +33,21 @@ def _import_bm25s():
 
 @lru_cache(maxsize=1)
 def stopwords() -> frozenset[str]:
-    """English stopwords (bm25s) and question words, lowercase."""
-    from bm25s.stopwords import STOPWORDS_EN
+    """English stopwords (bm25s's list) and question words, lowercase. The list is read from
+    bm25s's ``stopwords.py`` on its own, without importing the bm25s package (which imports
+    scipy: 0.16 s of a cold ``rag search``)."""
+    import importlib.util
 
-    return frozenset(STOPWORDS_EN) | _QUESTION_WORDS
+    spec = importlib.util.find_spec("bm25s")  # finds the package without running its __init__
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("the bm25s package is not installed: run `make setup`")
+    path = Path(next(iter(spec.submodule_search_locations))) / "stopwords.py"
+    module_spec = importlib.util.spec_from_file_location("_bm25s_stopwords", path)
+    if module_spec is None or module_spec.loader is None:
+        raise ImportError(f"{path}: cannot read bm25s's stopword list")
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return frozenset(module.STOPWORDS_EN) | _QUESTION_WORDS
 
 
 @lru_cache(maxsize=1)
@@ -53,13 +64,30 @@ def tokenize(text: str) -> list[str]:
     return _stemmer().stemWords(words) if words else []
 
 
-class BM25Index:
-    """A bm25s index over documents in a fixed order, plus document frequencies."""
+def bm25_scores(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, n_docs: int, ids: Sequence[int]) -> np.ndarray:
+    """BM25 score of every document from bm25s's eager index (a CSC matrix of per-term
+    document scores): the sum of each query term's column, added in query order with
+    ``np.add.at`` as bm25s does, so the floats are the same bit for bit. Pure."""
+    scores = np.zeros(n_docs, dtype=data.dtype)
+    for t in ids:
+        start, end = indptr[t], indptr[t + 1]
+        np.add.at(scores, indices[start:end], data[start:end])
+    return scores
 
-    def __init__(self, model, df: dict[str, int], n_docs: int):
-        self.model = model
+
+class BM25Index:
+    """A BM25 index over documents in a fixed order, plus document frequencies.
+
+    Built and saved with bm25s (its files: ``data/indices/indptr.csc.index.npy``,
+    ``vocab.index.json``); loaded and scored without it (:func:`bm25_scores`), so a query
+    process does not import bm25s and scipy."""
+
+    def __init__(self, vocab: dict[str, int], data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, df: dict[str, int], n_docs: int, model=None):
+        self.vocab = vocab
+        self.data, self.indices, self.indptr = data, indices, indptr
         self.df = df
         self.n_docs = n_docs
+        self.model = model  # the bm25s model, when built in this process (save() writes its files)
 
     @classmethod
     def build(cls, texts: Sequence[str], k1: float = 1.2, b: float = 0.75) -> BM25Index:
@@ -69,11 +97,14 @@ class BM25Index:
         model = bm25s.BM25(k1=k1, b=b, method="lucene")
         model.index(tokens, show_progress=False)
         df = Counter(tok for doc in tokens for tok in set(doc))
-        return cls(model, dict(df), len(texts))
+        sc = model.scores
+        return cls(dict(model.vocab_dict), sc["data"], sc["indices"], sc["indptr"], dict(df), len(texts), model=model)
 
     def save(self, folder: Path) -> None:
         import json
 
+        if self.model is None:
+            raise RuntimeError("BM25Index.save: only an index built in this process can be saved")
         self.model.save(str(folder), show_progress=False)
         (folder / "df.json").write_text(json.dumps({"n_docs": self.n_docs, "df": self.df}))
 
@@ -81,17 +112,17 @@ class BM25Index:
     def load(cls, folder: Path) -> BM25Index:
         import json
 
-        bm25s = _import_bm25s()
-        model = bm25s.BM25.load(str(folder), show_progress=False, verbosity=0)
         meta = json.loads((folder / "df.json").read_text())
-        return cls(model, meta["df"], meta["n_docs"])
+        vocab = json.loads((folder / "vocab.index.json").read_text(encoding="utf-8"))
+        data, indices, indptr = (np.load(folder / f"{name}.csc.index.npy") for name in ("data", "indices", "indptr"))
+        return cls(vocab, data, indices, indptr, meta["df"], meta["n_docs"])
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every document for ``query`` (zeros when no query term is known)."""
-        ids = self.model.get_tokens_ids(tokenize(query))
+        ids = [self.vocab[t] for t in tokenize(query) if t in self.vocab]
         if not ids:
             return np.zeros(self.n_docs, dtype=np.float32)
-        return self.model.get_scores_from_ids(ids)
+        return bm25_scores(self.data, self.indices, self.indptr, self.n_docs, ids)
 
     def top(self, query: str, k: int) -> list[tuple[int, float]]:
         """Best ``k`` documents with a positive score, best first (ties by document order)."""

@@ -1,5 +1,6 @@
 import math
 
+import numpy as np
 import pytest
 
 from rag.lexical import BM25Index, best_span, tokenize
@@ -91,3 +92,27 @@ def test_title_names_are_the_words_a_title_writes_as_names():
     assert title_names("Stretching Each Dollar: Diffusion Training on a Micro-Budget") == set()
     assert title_names("Group DETR: Fast DETR Training with HD maps") == {"detr"}  # "hd": too short
     assert title_names("Diffusion Training from Scratch") == set()
+
+
+def test_scores_are_bm25s_scores_bit_for_bit():
+    """The query path scores without bm25s (rag.lexical.bm25_scores); bm25s is the reference."""
+    import random
+
+    rng = random.Random(7)
+    vocab = "memory model language cache quantization diffusion attention kernel graph robot token sparse".split()
+    docs = [" ".join(rng.choice(vocab) for _ in range(rng.randint(3, 40))) for _ in range(300)] + DOCS
+    index = BM25Index.build(docs)
+    for query in ["memory of language models", "cache cache kernel", "robot sparse token graph attention", "zzz", "quantization"]:
+        ids = index.model.get_tokens_ids(tokenize(query))
+        expected = index.model.get_scores_from_ids(ids) if ids else np.zeros(len(docs), dtype=np.float32)
+        assert np.array_equal(index.scores(query), expected), query
+
+
+def test_a_loaded_index_scores_like_the_built_one_and_cannot_be_saved(tmp_path):
+    index = BM25Index.build(DOCS)
+    index.save(tmp_path)
+    again = BM25Index.load(tmp_path)
+    assert again.model is None
+    assert np.array_equal(again.scores("memory language models"), index.scores("memory language models"))
+    with pytest.raises(RuntimeError, match="built in this process"):
+        again.save(tmp_path / "x")

@@ -85,7 +85,7 @@ def test_rag_search_does_not_import_torch(full_index):
         "import sys\n"
         "from rag.cli import main\n"
         f"main(['--set', 'store.path={settings.store.path}', 'search', 'diffusion training on a small budget'])\n"
-        "heavy = sorted(m for m in ('torch', 'sentence_transformers', 'transformers', 'llama_index.core', 'llama_cpp') if m in sys.modules)\n"
+        "heavy = sorted(m for m in ('torch', 'sentence_transformers', 'transformers', 'llama_index.core', 'llama_cpp', 'bm25s', 'scipy') if m in sys.modules)\n"
         "print('HEAVY', heavy)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=PROJECT_ROOT)
