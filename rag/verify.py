@@ -76,7 +76,8 @@ def extractive(
         # after the best sentence, only ones that answer on their own: a background sentence or
         # a dangling "To address this issue, ..." was the worse third quote in the labels
         answering = set(_answering(first.evidence.sentences))
-        best = [*by_score[:1], *(ev for ev in by_score[1:] if ev in answering)][: a.extractive_sentences]
+        top = next((ev for ev in by_score if not _points_back(ev.text)), by_score[0]) if by_score else None
+        best = [*([top] if top else []), *(ev for ev in by_score if ev in answering and ev is not top)][: a.extractive_sentences]
         lead = _first_contribution(first.evidence.all_sentences) if a.extractive_lead == "contribution" else None
         if defining is not None:
             lead = defining[1]
@@ -254,7 +255,7 @@ def _answering(chosen: tuple[EvidenceSentence, ...]) -> list[EvidenceSentence]:
     return [
         ev for ev in chosen
         if ev.role in ("contribution", "body") and ev.text[:1].isupper() and not leans_on_previous(without_lead_in(ev.text))
-        and not _REFERS_BACK.search(_OPENING_PURPOSE.sub("", without_lead_in(ev.text)))
+        and not _points_back(ev.text)
     ]
 
 
@@ -605,8 +606,16 @@ def _states_the_work(cited: list[int], supports: Mapping[int, Support], source_r
 
 
 def _first_contribution(sentences: tuple[EvidenceSentence, ...]) -> EvidenceSentence | None:
-    """The first sentence of an abstract that states the paper's own work, if one does."""
-    return next((ev for ev in sentences if ev.role == "contribution"), None)
+    """The first sentence of an abstract that states the paper's own work, if one does; one
+    that points back at a problem stated before it ("we aim to address this bottleneck by
+    ...") only when no other does."""
+    own = [ev for ev in sentences if ev.role == "contribution"]
+    return next((ev for ev in own if not _points_back(ev.text)), own[0] if own else None)
+
+
+def _points_back(text: str) -> bool:
+    """Does the sentence's main clause name a problem stated before it ("this bottleneck")?"""
+    return bool(_REFERS_BACK.search(_OPENING_PURPOSE.sub("", without_lead_in(text))))
 
 
 def _verification_evidence(source: Source) -> Evidence:
