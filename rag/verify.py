@@ -614,8 +614,14 @@ def _first_contribution(sentences: tuple[EvidenceSentence, ...]) -> EvidenceSent
 
 
 def _points_back(text: str) -> bool:
-    """Does the sentence's main clause name a problem stated before it ("this bottleneck")?"""
-    return bool(_REFERS_BACK.search(_OPENING_PURPOSE.sub("", without_lead_in(text))))
+    """Does the sentence's main clause name a problem stated before it ("we aim to address this
+    bottleneck by ...") without introducing what the paper proposes ("we address these issues
+    and propose the BLSP approach ..." stands on its own)?"""
+    main = _OPENING_PURPOSE.sub("", without_lead_in(text))
+    return bool(_REFERS_BACK.search(main)) and not _INTRODUCES.search(main)
+
+
+_INTRODUCES = re.compile(r"\b(?:propose|proposes|present|presents|introduce|introduces|develop|develops|design|designs)\b", re.I)
 
 
 def _verification_evidence(source: Source) -> Evidence:

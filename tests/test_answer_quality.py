@@ -364,7 +364,8 @@ def test_a_quote_pointing_back_at_a_problem_does_not_answer_on_its_own():
     lead_in = EvidenceSentence(11, 20, "To address this issue, we propose to mask 75% of the patches.", 0.8, "contribution")  # the lead-in is dropped
     own = EvidenceSentence(21, 30, "Our model costs 118x less than stable diffusion models.", 0.7, "body")
     purpose = EvidenceSentence(31, 40, "To break through this bottleneck, their Vlogger leverages an LLM as Director.", 0.6, "body")
-    assert _answering((back, lead_in, own, purpose)) == [lead_in, own, purpose]
+    names = EvidenceSentence(41, 50, "In this paper, we address these issues and propose the BLSP approach.", 0.5, "contribution")
+    assert _answering((back, lead_in, own, purpose, names)) == [lead_in, own, purpose, names]
 
 
 def test_a_sentence_opening_with_a_title_it_does_not_cite_is_found():
