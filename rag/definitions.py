@@ -21,11 +21,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from .evidence import INTRODUCING
+
 _DEFINES = re.compile(r"^\W*(?:(?:the|an?)\s+)?(?P<name>[\w.+-]+(?:\s+[\w.+-]+){0,2}?)\s+(?:is|are|was|refers\s+to|stands\s+for)\b", re.I)
 _ASKS_WHAT = re.compile(
     r"^\W*(?:what\s+(?:is|are)|what's|whats|define|explain)\s+(?:(?:the|an?)\s+)?(?P<term>[\w.+-]+(?:\s+[\w.+-]+){0,3})\s*\??\s*$", re.I
 )
-_INTRODUCING = r"(?:propose|proposes|present|presents|introduce|introduces|call|called|name|named|dubbed|termed|coined)"
 
 
 def _word(name: str) -> str:
@@ -75,4 +76,4 @@ def source_defines(name: str, sentence: str, title: str) -> bool:
         return True
     if re.match(rf"^\W*(?:the\s+)?{word}\s+[a-z]", sentence, re.I):
         return True  # the sentence's subject: "FlashAttention exploits the asymmetric GPU memory hierarchy ..."
-    return bool(re.search(rf"\b{_INTRODUCING}\s+(?:[\w-]+\s+){{0,3}}?{word}", sentence, re.I))
+    return bool(re.search(rf"\b{INTRODUCING}\s+(?:[\w-]+\s+){{0,3}}?{word}", sentence, re.I))

@@ -24,7 +24,7 @@ import numpy as np
 
 from .embeddings import Embedder, Kind
 from .lexical import tokenize
-from .text import instruction_like, sentence_spans
+from .text import instruction_like, sentence_spans, without_lead_in
 
 # a sentence starting like this leans on the one before it
 _DEPENDENT = re.compile(
@@ -134,6 +134,25 @@ def embed_passages(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
 def leans_on_previous(sentence: str) -> bool:
     """Does the sentence lean on the one before it ("This ...", "It ...", "However ...")?"""
     return bool(_DEPENDENT.match(sentence.strip()))
+
+
+# verbs with which an abstract introduces what it proposes (also rag/definitions.py)
+INTRODUCING = r"(?:propose|proposes|present|presents|introduce|introduces|develop|develops|design|designs|call|called|name|named|dubbed|termed|coined)"
+# "this bottleneck", "these issues": a problem stated in an earlier sentence; in an opening
+# purpose clause ("To break through this bottleneck, Vlogger ...") it is only the lead-in
+_REFERS_BACK = re.compile(
+    r"\b(?:this|these|such)\s+(?:bottleneck|issue|problem|challenge|limitation|gap|drawback|shortcoming|difficult(?:y|ie)|concern)s?\b", re.I
+)
+_OPENING_PURPOSE = re.compile(r"^To\s[^,]{1,80},\s*")
+
+
+def points_back(sentence: str) -> bool:
+    """Does the sentence's main clause name a problem stated before it ("we aim to address this
+    bottleneck by ...") without introducing what the paper proposes ("we address these issues
+    and propose the BLSP approach ..." stands on its own)? A quote of it alone does not show
+    what it answers. Pure."""
+    main = _OPENING_PURPOSE.sub("", without_lead_in(sentence))
+    return bool(_REFERS_BACK.search(main)) and not re.search(rf"\b{INTRODUCING}\b", main, re.I)
 
 
 def term_coverage(query_terms: Sequence[str], text_terms: set[str], idf: Callable[[str], float]) -> float:

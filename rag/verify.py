@@ -24,14 +24,13 @@ one of its sentences.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import NamedTuple
 
 from .citations import Decision, decide, is_abstention, renumber, split_answer, strip_markers, with_markers
 from .corpus import normalize_title
 from .definitions import asked_term, defined_name, is_term, source_defines
-from .evidence import EvidenceSentence, leans_on_previous, roles
+from .evidence import EvidenceSentence, leans_on_previous, points_back, roles
 from .figures import Figure, asked_figure, gives_figure
 from .lexical import stopwords, tokenize
 from .relevance import (
@@ -76,8 +75,8 @@ def extractive(
         # after the best sentence, only ones that answer on their own: a background sentence or
         # a dangling "To address this issue, ..." was the worse third quote in the labels
         answering = set(_answering(first.evidence.sentences))
-        top = next((ev for ev in by_score if not _points_back(ev.text)), by_score[0]) if by_score else None
-        best = [*([top] if top else []), *(ev for ev in by_score if ev in answering and ev is not top)][: a.extractive_sentences]
+        top = next((ev for ev in by_score if not points_back(ev.text)), by_score[0])  # ranked sources have evidence
+        best = [top, *(ev for ev in by_score if ev in answering and ev is not top)][: a.extractive_sentences]
         lead = _first_contribution(first.evidence.all_sentences) if a.extractive_lead == "contribution" else None
         if defining is not None:
             lead = defining[1]
@@ -255,16 +254,8 @@ def _answering(chosen: tuple[EvidenceSentence, ...]) -> list[EvidenceSentence]:
     return [
         ev for ev in chosen
         if ev.role in ("contribution", "body") and ev.text[:1].isupper() and not leans_on_previous(without_lead_in(ev.text))
-        and not _points_back(ev.text)
+        and not points_back(ev.text)
     ]
-
-
-# "this bottleneck", "these issues": a problem stated in an earlier sentence, which a quote on its own does not show;
-# in an opening purpose clause ("To break through this bottleneck, Vlogger ...") it is only the lead-in
-_OPENING_PURPOSE = re.compile(r"^To\s[^,]{1,80},\s*")
-_REFERS_BACK = re.compile(
-    r"\b(?:this|these|such)\s+(?:bottleneck|issue|problem|challenge|limitation|gap|drawback|shortcoming|difficult(?:y|ie)|concern)s?\b", re.I
-)
 
 
 def verify(
@@ -360,7 +351,7 @@ def verify(
             decisions.append(Decision("off_topic", [], d.invalid, d.sources + d.dropped, d.support))
             rels.append(0.0)
             continue
-        other = opens_with_other_title(s.text, {src.n: src.hit.title for src in sources}, d.sources)
+        other = opens_with_other_title(s.text, titles, d.sources)
         if other is not None and d.status in ("cited", "attributed"):
             # "Yi: Open Foundation Models by 01.AI proposes GSPO [3]": what [3] says, told of another paper
             decisions.append(Decision("unsupported", [], d.invalid, d.sources + d.dropped, d.support))
@@ -538,13 +529,13 @@ def _span(src: Source, evidence: Evidence, k: int) -> tuple[int, int, str]:
     return evidence.sentences[k]
 
 
-def opens_with_other_title(sentence: str, titles: Mapping[int, str], cited: list[int]) -> int | None:
+def opens_with_other_title(sentence: str, titles: Mapping[str, int], cited: list[int]) -> int | None:
     """The number of the source whose title ``sentence`` opens with, as its subject, when the
     sentence does not cite that source ("Multimodal Language Models for ... Summarization
-    introduces ShowMaker [1]", where [1] is Vlogger's paper); else None. Pure."""
+    introduces ShowMaker [1]", where [1] is Vlogger's paper); else None. ``titles``: each
+    source's :func:`normalize_title` -> its number. Pure."""
     text = normalize_title(sentence)
-    for n, title in titles.items():
-        t = normalize_title(title)
+    for t, n in titles.items():
         if n not in cited and t and (text == t or text.startswith(t + " ")):
             return n
     return None
@@ -610,18 +601,7 @@ def _first_contribution(sentences: tuple[EvidenceSentence, ...]) -> EvidenceSent
     that points back at a problem stated before it ("we aim to address this bottleneck by
     ...") only when no other does."""
     own = [ev for ev in sentences if ev.role == "contribution"]
-    return next((ev for ev in own if not _points_back(ev.text)), own[0] if own else None)
-
-
-def _points_back(text: str) -> bool:
-    """Does the sentence's main clause name a problem stated before it ("we aim to address this
-    bottleneck by ...") without introducing what the paper proposes ("we address these issues
-    and propose the BLSP approach ..." stands on its own)?"""
-    main = _OPENING_PURPOSE.sub("", without_lead_in(text))
-    return bool(_REFERS_BACK.search(main)) and not _INTRODUCES.search(main)
-
-
-_INTRODUCES = re.compile(r"\b(?:propose|proposes|present|presents|introduce|introduces|develop|develops|design|designs)\b", re.I)
+    return next((ev for ev in own if not points_back(ev.text)), own[0] if own else None)
 
 
 def _verification_evidence(source: Source) -> Evidence:

@@ -369,9 +369,10 @@ def test_a_quote_pointing_back_at_a_problem_does_not_answer_on_its_own():
 
 
 def test_a_sentence_opening_with_a_title_it_does_not_cite_is_found():
+    from rag.corpus import normalize_title
     from rag.verify import opens_with_other_title
 
-    titles = {1: "Vlogger: Make Your Dream A Vlog", 2: "Multimodal Language Models for Domain-Specific Procedural Video Summarization"}
+    titles = {normalize_title(t): n for n, t in {1: "Vlogger: Make Your Dream A Vlog", 2: "Multimodal Language Models for Domain-Specific Procedural Video Summarization"}.items()}
     swapped = "Multimodal Language Models for Domain-Specific Procedural Video Summarization introduces a novel video diffusion model, ShowMaker [1]."
     assert opens_with_other_title(swapped, titles, [1]) == 2
     assert opens_with_other_title(swapped, titles, [2]) is None  # cites the paper it names
