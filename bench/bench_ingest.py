@@ -4,12 +4,14 @@ Baseline: the raw torch encoder, ``SentenceTransformer.encode`` over exactly the
 pipeline embeds (title + chunk), same batch size, model already loaded. Pipeline:
 ``rag.ingest`` of the bundled collection into a fresh temporary Chroma store (parse, chunk,
 embed, write to Chroma, build the search cache) with the default embedding runtime (ONNX)
-and with torch, models already loaded. All run twice, alternating; the best of each is
+(int8 graph, embedding.quantization) and with torch (float), models already loaded. All run
+twice (``python bench/bench_ingest.py ROUNDS`` to change), alternating; the best of each is
 compared. Target: pipeline (default) / raw torch throughput >= 1.2.
 """
 
 from __future__ import annotations
 
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -21,10 +23,11 @@ from rag.ingest import _stored_chunks, ingest
 from rag.settings import load_settings
 
 
-def main(rounds: int = 2) -> None:
+def main(rounds: int = int(sys.argv[1]) if len(sys.argv) > 1 else 2) -> None:
     base = load_settings()
     embedder = make_embedder(base.embedding)
-    torch_embedder = make_embedder(base.embedding.model_copy(update={"runtime": "torch"}))
+    # torch has no int8: the raw baseline and the torch pipeline run the float model
+    torch_embedder = make_embedder(base.embedding.model_copy(update={"runtime": "torch", "quantization": "none"}))
     papers = load_collection(base.corpus_paths())
     texts = [embedding_text(c.title, c.text, base.chunking) for p in papers for c in _stored_chunks(p, base)]
     embedder.embed(texts[:64])  # load and warm the models

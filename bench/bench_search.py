@@ -4,12 +4,14 @@ Warm: one Retriever, loaded and warmed, answers 50 dev-set questions; p50/p95 of
 search call. Cold: wall time of `rag search "..."` as a new process (ONNX and torch
 embedding runtimes), 3 runs each, interleaved with the baseline `python -c "import chromadb,
 numpy"`, plus the import cost of the heavy modules measured in a fresh interpreter. The
-default (all-mpnet-base-v2) and `--preset minilm` are measured side by side.
+default (all-mpnet-base-v2 on its int8 graph), the float MPNet (embedding.quantization =
+"none") and `--preset minilm` are measured side by side.
 
     python bench/bench_search.py [--store DIR]
 
-``--store``: use the indexes already in DIR (e.g. .rag, after `rag ingest` and `rag ingest
---preset minilm`) instead of ingesting the bundled collection into a temporary folder twice
+``--store``: use the indexes already in DIR (e.g. .rag, after `rag ingest`, `rag ingest --set
+embedding.quantization=none` and `rag ingest --preset minilm`) instead of ingesting the bundled
+collection into a temporary folder three times
 (about 5 minutes on 2 cores).
 """
 
@@ -38,18 +40,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = str(args.store.resolve()) if args.store else tmp
         overrides = {"store.path": store}
-        presets = (None, "minilm")
+        # (preset, overrides): the default (MPNet, int8 graph), MPNet float, MiniLM (float)
+        configs = ((None, {}), (None, {"embedding.quantization": "none"}), ("minilm", {}))
         if args.store is None:
-            for preset in presets:
-                ingest(load_settings(overrides=overrides, preset=preset), progress=False)
+            for preset, extra in configs:
+                ingest(load_settings(overrides={**overrides, **extra}, preset=preset), progress=False)
         questions = dev_questions(50)
-        for preset in presets:
+        for preset, extra in configs:
             for mode in ("hybrid", "dense", "bm25"):
-                s = load_settings(overrides={**overrides, "retrieval.mode": mode}, preset=preset)
+                s = load_settings(overrides={**overrides, **extra, "retrieval.mode": mode}, preset=preset)
                 r = Retriever(s)
                 r.warm()
                 times = warm_search_times(r, questions)
-                print(f"warm search ({s.embedding.model}, {mode:6}, {len(times)} queries): {summary(times)}")
+                name = f"{s.embedding.model} {s.embedding.quantization}"
+                print(f"warm search ({name}, {mode:6}, {len(times)} queries): {summary(times)}")
 
         env = {**os.environ, "RAG__STORE__PATH": store}
 
@@ -63,12 +67,13 @@ def main() -> None:
 
         # interleaved, so a busy machine slows all of them alike
         search = [sys.executable, "-m", "rag.cli", "search", questions[0]]
-        runs: dict[str, list[float]] = {"baseline": [], "onnx (default)": [], "onnx, minilm": [], "torch": []}
+        runs: dict[str, list[float]] = {"baseline": [], "onnx int8 (default)": [], "onnx float": [], "onnx, minilm": [], "torch": []}
         for _ in range(3):
             runs["baseline"] += wall([sys.executable, "-c", "import chromadb, numpy"], runs=1)
-            runs["onnx (default)"] += wall(search, runs=1)
+            runs["onnx int8 (default)"] += wall(search, runs=1)
+            runs["onnx float"] += wall(search, {"RAG__EMBEDDING__QUANTIZATION": "none"}, runs=1)
             runs["onnx, minilm"] += wall(search, {"RAG_PRESET": "minilm"}, runs=1)
-            runs["torch"] += wall(search, {"RAG__EMBEDDING__RUNTIME": "torch"}, runs=1)
+            runs["torch"] += wall(search, {"RAG__EMBEDDING__RUNTIME": "torch", "RAG__EMBEDDING__QUANTIZATION": "none"}, runs=1)
         b = statistics.median(runs.pop("baseline"))
         print(f"cold baseline `python -c 'import chromadb, numpy'`: median {b:.2f} s")
         for name, xs in runs.items():

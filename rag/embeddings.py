@@ -63,7 +63,8 @@ def judge_embedder(model: str, retrieval: Embedder, embedding: EmbeddingSettings
     bundled sentence-transformers ``model`` on ``embedding.runtime``."""
     if not model or retrieval.name == f"sentence-transformers:{model}":
         return retrieval
-    own = EmbeddingSettings(provider="sentence-transformers", model=model, runtime=embedding.runtime, batch_size=embedding.batch_size)
+    # float, always: the judge's thresholds were calibrated on float cosines
+    own = EmbeddingSettings(provider="sentence-transformers", model=model, runtime=embedding.runtime, batch_size=embedding.batch_size, quantization="none")
     return make_embedder(own)
 
 
@@ -136,10 +137,16 @@ class SentenceTransformerEmbedder:
 def _sentence_transformers(settings: EmbeddingSettings) -> Embedder:
     from .models import BUNDLED_EMBEDDERS
 
-    if settings.runtime == "onnx" and (settings.model == BUNDLED_MINILM or settings.model in BUNDLED_EMBEDDERS):
+    bundled = settings.model == BUNDLED_MINILM or settings.model in BUNDLED_EMBEDDERS
+    if settings.runtime == "onnx" and bundled:
         from .onnx_embedder import OnnxEmbedder
 
-        return OnnxEmbedder(settings.model, batch_size=settings.batch_size)
+        return OnnxEmbedder(settings.model, batch_size=settings.batch_size, quantization=settings.quantization)
+    if bundled and settings.quantization != "none":
+        raise ConfigError(
+            f'embedding.quantization = "{settings.quantization}" runs on ONNX Runtime only: set embedding.runtime = "onnx" '
+            'or embedding.quantization = "none"'
+        )
     return SentenceTransformerEmbedder(settings)
 
 

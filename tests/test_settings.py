@@ -99,3 +99,37 @@ def test_the_judge_keeps_its_calibrated_embedder_when_retrieval_changes_model():
     assert judge_embedder("", retrieval, settings.embedding) is retrieval
     same = OnnxEmbedder("all-MiniLM-L6-v2")
     assert judge_embedder("all-MiniLM-L6-v2", same, settings.embedding) is same
+
+
+def test_the_int8_index_is_its_own_collection_and_a_float_one_keeps_its_name():
+    """embedding.quantization: int8 vectors are near the float ones, not the same, so they get
+    their own collection; "none" leaves the hash as it was before the field existed (the
+    float indexes built earlier keep their names)."""
+    from rag.settings import _hash
+
+    int8 = load_settings(environ={})
+    assert int8.embedding.quantization == "int8"
+    float_ = load_settings(overrides={"embedding.quantization": "none"}, environ={})
+    assert float_.collection_name() != int8.collection_name()
+    dump = float_.embedding.model_dump(mode="json", exclude={"batch_size", "runtime", "vector_cache", "dimensions", "quantization"})
+    assert float_.index_hash() == _hash({"embedding": dump, "chunking": float_.chunking})
+    # the judge stays float whatever retrieval runs: its thresholds were fitted on float cosines
+    from rag.embeddings import judge_embedder
+    from rag.onnx_embedder import OnnxEmbedder
+
+    retrieval = OnnxEmbedder("all-mpnet-base-v2", quantization="int8")
+    assert retrieval.name == "sentence-transformers:all-mpnet-base-v2@int8"
+    judge = judge_embedder("all-MiniLM-L6-v2", retrieval, int8.embedding)
+    assert judge.quantization == "none" and judge.name == "sentence-transformers:all-MiniLM-L6-v2"
+    int8_minilm = OnnxEmbedder("all-MiniLM-L6-v2", quantization="int8")
+    assert judge_embedder("all-MiniLM-L6-v2", int8_minilm, int8.embedding) is not int8_minilm
+
+
+def test_int8_on_torch_is_a_one_line_error_naming_both_settings():
+    from rag.embeddings import make_embedder
+
+    settings = load_settings(overrides={"embedding.runtime": "torch"}, environ={})
+    with pytest.raises(ConfigError) as err:
+        make_embedder(settings.embedding)
+    message = str(err.value)
+    assert "embedding.quantization" in message and "embedding.runtime" in message and "\n" not in message
