@@ -378,3 +378,28 @@ def test_a_sentence_opening_with_a_title_it_does_not_cite_is_found():
     assert opens_with_other_title(swapped, titles, [2]) is None  # cites the paper it names
     assert opens_with_other_title("Vlogger: Make Your Dream A Vlog presents Vlogger [1].", titles, [1]) is None
     assert opens_with_other_title("The authors present ShowMaker, as in Multimodal Language Models for Domain-Specific Procedural Video Summarization [1].", titles, [1]) is None
+
+
+def test_a_bare_phrase_covers_only_papers_nearly_as_close_to_it_as_the_first():
+    """cover_papers with ``min_dense_share`` (answer.cover_phrases_dense_share): of two further
+    sources with evidence as relevant as the first's, only the one whose dense cosine to the
+    question is at least that share of the first source's is added, named and cited."""
+    from dataclasses import replace
+
+    from rag.settings import Settings
+    from rag.verify import cover_papers
+
+    settings = Settings(answer={"cover_papers": 3, "extractive_margin": 0.5})
+    question = "work on training hypernetworks"
+    first = _paper(1, "p1", "HyperNet A", [("We propose a hypernetwork that generates weights.", 0.8)])
+    near = _paper(2, "p2", "HyperInterval", [("We train a hypernetwork over intervals of tasks.", 0.75)])
+    far = _paper(3, "p3", "Sparse Training", [("We propose training sparse networks from scratch.", 0.75)])
+    sources = [replace(s, hit=replace(s.hit, dense=d)) for s, d in ((first, 0.60), (near, 0.57), (far, 0.45))]
+
+    def covered(share: float) -> list[str]:
+        answer = _cited(question, ["A hypernetwork generates the weights"], sources[0])
+        return [r.title for r in cover_papers(answer, sources, settings, several=True, min_dense_share=share).references]
+
+    assert covered(0.9) == ["HyperNet A", "HyperInterval"]  # 0.57 >= 0.9 * 0.60; 0.45 < 0.54
+    assert covered(0.0) == ["HyperNet A", "HyperInterval", "Sparse Training"]
+    assert covered(0.99) == ["HyperNet A"]
