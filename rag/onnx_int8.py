@@ -27,6 +27,7 @@ int8 graph.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -41,6 +42,11 @@ from .errors import RagError
 # 0.75 and 0.8, 0.991 at 0.9 (smoothing only the feed-forward outputs: 0.86 at 0.5, 0.987 at 0.8)
 ALPHA = 0.75
 CALIBRATION_PAPERS = 40  # abstracts (and as many other titles) the activation ranges are taken from
+
+
+class _OrtAdvice(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "pre-processing before quantization" not in record.getMessage() and "Quantization parameters for tensor" not in record.getMessage()
 
 
 def smoothing_scales(act_max: np.ndarray, weight: np.ndarray, alpha: float = ALPHA) -> np.ndarray:
@@ -118,10 +124,15 @@ def quantize(float_graph: Path, out: Path, weights: Path, encode: Callable[[str]
         onnx.save_model(model, str(work / "smoothed.onnx"), save_as_external_data=True, location="smoothed.onnx.data")
         # 3. int8 weights, one scale per output channel; the narrowing MatMuls stay float
         quantized = [n.name for n in matmuls if not keeps_float(inits[n.input[1]].dims)]
-        quantize_dynamic(
-            str(work / "smoothed.onnx"), str(work / "int8.onnx"), weight_type=QuantType.QInt8, per_channel=True,
-            nodes_to_quantize=quantized, op_types_to_quantize=["MatMul"],
-        )
+        quiet = _OrtAdvice()  # ONNX Runtime's quantizer advises pre-processing on the root logger: not for users
+        logging.getLogger().addFilter(quiet)
+        try:
+            quantize_dynamic(
+                str(work / "smoothed.onnx"), str(work / "int8.onnx"), weight_type=QuantType.QInt8, per_channel=True,
+                nodes_to_quantize=quantized, op_types_to_quantize=["MatMul"],
+            )
+        finally:
+            logging.getLogger().removeFilter(quiet)
         final = onnx.load(str(work / "int8.onnx"))
         onnx.save_model(final, str(work / out.name), save_as_external_data=True, all_tensors_to_one_file=True, location=weights.name, size_threshold=1024)
         os.replace(work / weights.name, weights)

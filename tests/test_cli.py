@@ -84,5 +84,5 @@ def test_ingest_search_info_json(tmp_path):
     assert "1. Graph Networks for Molecules" in text
     info = json.loads(run("info", "--json", "--set", store, check=True).stdout)
     assert (info["papers"], info["built"]) == (3, True)
-    assert info["embedding_model"] == "sentence-transformers:all-mpnet-base-v2"
+    assert info["embedding_model"] == "sentence-transformers:all-mpnet-base-v2@int8"  # the default int8 graph (embedding.quantization)
     assert info["collection"].startswith("papers-") and info["settings_hash"]

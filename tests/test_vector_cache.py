@@ -92,7 +92,7 @@ def test_a_second_store_of_the_same_papers_reads_the_cache_and_gets_the_same_ind
     coll.write_text("".join(json.dumps({"title": p.title, "abstract": p.abstract}) + "\n" for p in papers))
     reports, vectors = [], []
     for name in ("one", "two"):
-        settings = make_settings(tmp_path / name, **{"embedding.model": "all-MiniLM-L6-v2"})
+        settings = make_settings(tmp_path / name, **{"embedding.model": "all-MiniLM-L6-v2", "embedding.quantization": "none"})
         report = ingest(settings, [coll], progress=False)
         store = PaperStore.open(settings, embedder_name="sentence-transformers:all-MiniLM-L6-v2", dim=384)
         ids = sorted(c.id for c in store.chunks(with_text=False))
