@@ -38,7 +38,8 @@ import shutil
 import tempfile
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 
@@ -99,6 +100,51 @@ def weights_path(graph: Path) -> Path:
     return graph.with_name(graph.name + ".data")
 
 
+@contextmanager
+def building(out: Path, failure: str) -> Iterator[Path]:
+    """A work folder beside ``out`` for making a graph, removed afterwards whatever happens;
+    an error other than a RagError becomes one, ``failure`` formatted with ``exc``."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(dir=out.parent, prefix=".export-"))
+    try:
+        yield work
+    except RagError:
+        raise
+    except Exception as exc:
+        raise RagError(failure.format(exc=exc)) from None
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def save_graph(model, work: Path, out: Path) -> None:
+    """Write the ONNX ``model`` to ``out`` and its weights to :func:`weights_path` through the
+    folder ``work`` (same file system): the weights are renamed into place first, so a graph
+    file that exists always has whole weights beside it."""
+    import onnx
+
+    data = weights_path(out)
+    # the graph names its weights file by this relative name: it must be the final one
+    onnx.save_model(model, str(work / out.name), save_as_external_data=True, all_tensors_to_one_file=True, location=data.name, size_threshold=1024)
+    os.replace(work / data.name, data)
+    os.replace(work / out.name, out)
+
+
+def feed(encodings: Sequence, inputs: set[str]) -> dict[str, np.ndarray]:
+    """The graph's input feed for tokenizer ``encodings`` (one row each; ``inputs``: the
+    graph's input names, so BERT-style models get zero ``token_type_ids``)."""
+    ids = np.array([e.ids for e in encodings], dtype=np.int64)
+    out = {"input_ids": ids, "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64)}
+    if "token_type_ids" in inputs:
+        out["token_type_ids"] = np.zeros_like(ids)
+    return out
+
+
+def check_quantization(quantization: str) -> str:
+    if quantization not in QUANTIZATIONS:
+        raise RagError(f"embedding.quantization '{quantization}' is not one of {', '.join(QUANTIZATIONS)}")
+    return quantization
+
+
 def export(model_dir: Path, out: Path) -> Path:
     """Export the model with mean pooling and normalisation to ``out`` and its weights to
     :func:`weights_path` (atomic, see the module docstring). Needs torch, transformers and
@@ -131,29 +177,14 @@ def export(model_dir: Path, out: Path) -> Path:
     example = (ids, torch.ones_like(ids)) + ((torch.zeros_like(ids),) if typed else ())
     dynamic = {name: {0: "batch", 1: "seq"} for name in names}
     dynamic["embedding"] = {0: "batch"}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    data = weights_path(out)
-    work = Path(tempfile.mkdtemp(dir=out.parent, prefix=".export-"))
-    try:
+    with building(out, f"exporting {model_dir} to ONNX failed: {{exc}} (set embedding.runtime = \"torch\" to skip ONNX)") as work:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tracer warnings about the model's Python control flow
             torch.onnx.export(
                 model, example, str(work / "whole.onnx"), input_names=names, output_names=["embedding"],
                 dynamic_axes=dynamic, opset_version=OPSET, dynamo=False,
             )
-        graph = onnx.load(str(work / "whole.onnx"))
-        # the graph names its weights file by this relative name: it must be the final one
-        onnx.save_model(
-            graph, str(work / out.name), save_as_external_data=True, all_tensors_to_one_file=True, location=data.name, size_threshold=1024,
-        )
-        os.replace(work / data.name, data)
-        os.replace(work / out.name, out)
-    except Exception as exc:
-        if isinstance(exc, RagError):
-            raise
-        raise RagError(f"exporting {model_dir} to ONNX failed: {exc} (set embedding.runtime = \"torch\" to skip ONNX)") from None
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+        save_graph(onnx.load(str(work / "whole.onnx")), work, out)
     log.info("exported %s to %s", model_dir, out)
     return out
 
@@ -162,37 +193,17 @@ def ensure_export(model: str = MINILM, quantization: str = "none") -> Path:
     """The cached ONNX file of a bundled model, exported now if missing; with
     ``quantization = "int8"``, its int8 graph (rag/onnx_int8.py), made now from the float
     export if missing."""
-    if quantization not in QUANTIZATIONS:
-        raise RagError(f"embedding.quantization '{quantization}' is not one of {', '.join(QUANTIZATIONS)}")
+    check_quantization(quantization)
     model_dir = model_dir_of(model)
-    path = onnx_path(model_dir, model)
-    if not (path.exists() and weights_path(path).exists()):
-        export(model_dir, path)
-    if quantization == "none":
+    path = onnx_path(model_dir, model, quantization)
+    if path.exists() and weights_path(path).exists():
         return path
-    from .onnx_int8 import calibration_texts, quantize
+    if quantization == "none":
+        return export(model_dir, path)
+    from .onnx_int8 import calibration_texts, quantize  # only to make it: a query never loads onnx_int8
 
-    int8 = onnx_path(model_dir, model, quantization)
-    if not (int8.exists() and weights_path(int8).exists()):
-        tok = _tokenizer(model_dir)
-        typed = "token_type_ids" in {i.name for i in _float_inputs(path)}
-
-        def encode(text: str) -> dict[str, np.ndarray]:
-            e = tok.encode(text)
-            feed = {"input_ids": np.array([e.ids], dtype=np.int64), "attention_mask": np.array([e.attention_mask], dtype=np.int64)}
-            if typed:
-                feed["token_type_ids"] = np.zeros_like(feed["input_ids"])
-            return feed
-
-        log.info("making the int8 graph of %s (once, about 30 s)", model)
-        quantize(path, int8, weights_path(int8), encode, calibration_texts())
-    return int8
-
-
-def _float_inputs(path: Path) -> list:
-    import onnx
-
-    return list(onnx.load(str(path), load_external_data=False).graph.input)
+    log.info("making the int8 graph of %s (once, about 30 s)", model)
+    return quantize(ensure_export(model), path, _tokenizer(model_dir), calibration_texts())
 
 
 def _tokenizer(model_dir: Path):
@@ -222,10 +233,8 @@ class OnnxEmbedder:
     """
 
     def __init__(self, model: str = MINILM, batch_size: int = 32, threads: int = 0, quantization: str = "none"):
-        if quantization not in QUANTIZATIONS:
-            raise RagError(f"embedding.quantization '{quantization}' is not one of {', '.join(QUANTIZATIONS)}")
         self.model = model
-        self.quantization = quantization
+        self.quantization = check_quantization(quantization)
         # float: the same vectors as the torch backend; int8 vectors are near them, not the same
         self.name = f"sentence-transformers:{model}" + ("@int8" if quantization == "int8" else "")
         self.dim = 384 if model == MINILM else 768 if model == "all-mpnet-base-v2" else 0
@@ -276,12 +285,7 @@ class OnnxEmbedder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i in range(0, len(order), self.batch_size):
             rows = order[i : i + self.batch_size]
-            enc = tok.encode_batch([texts[r] for r in rows])
-            ids = np.array([e.ids for e in enc], dtype=np.int64)
-            feed = {"input_ids": ids, "attention_mask": np.array([e.attention_mask for e in enc], dtype=np.int64)}
-            if "token_type_ids" in inputs:
-                feed["token_type_ids"] = np.zeros_like(ids)
-            out[rows] = session.run(None, feed)[0]
+            out[rows] = session.run(None, feed(tok.encode_batch([texts[r] for r in rows]), inputs))[0]
         return out
 
 

@@ -29,14 +29,13 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from .errors import RagError
+from .onnx_embedder import building, feed, save_graph
 
 # migration strength; with every MatMul int8, MPNet's mean cosine to float was 0.993 at 0.7, 0.994 at
 # 0.75 and 0.8, 0.991 at 0.9 (smoothing only the feed-forward outputs: 0.86 at 0.5, 0.987 at 0.8)
@@ -77,10 +76,11 @@ def calibration_texts(papers: int = CALIBRATION_PAPERS) -> list[str]:
     return [f"{p.title}. {p.abstract}" for p in found[:papers]] + [p.title for p in found[papers : 2 * papers]]
 
 
-def quantize(float_graph: Path, out: Path, weights: Path, encode: Callable[[str], dict[str, np.ndarray]], texts: Sequence[str], alpha: float = ALPHA) -> Path:
-    """Write the int8 graph of ``float_graph`` to ``out`` with its weights in ``weights`` (a
-    file beside it): see the module docstring. ``encode`` turns a text into the graph's
-    input feed. Needs ``onnx`` and ONNX Runtime's quantization tools; about 30 s for MPNet."""
+def quantize(float_graph: Path, out: Path, tokenizer, texts: Sequence[str], alpha: float = ALPHA) -> Path:
+    """Write the int8 graph of ``float_graph`` to ``out``, its weights beside it
+    (rag/onnx_embedder.py's ``weights_path``): see the module docstring. ``tokenizer`` is the
+    model's own, for the calibration ``texts``. Needs ``onnx`` and ONNX Runtime's quantization
+    tools; about 30 s for MPNet."""
     import onnx
     import onnxruntime as ort
     from onnx import TensorProto, helper, numpy_helper
@@ -91,8 +91,7 @@ def quantize(float_graph: Path, out: Path, weights: Path, encode: Callable[[str]
     matmuls = [n for n in model.graph.node if n.op_type == "MatMul" and len(n.input) == 2 and n.input[1] in inits]
     if not matmuls:
         raise RagError(f"{float_graph}: no MatMul with a weight to quantize")
-    work = Path(tempfile.mkdtemp(dir=out.parent, prefix=".int8-"))
-    try:
+    with building(out, f"making the int8 graph of {float_graph} failed: {{exc}} (set embedding.quantization = \"none\")") as work:
         # 1. calibration: the float graph with every MatMul input as an extra output
         probe = onnx.load(str(float_graph))
         for n in matmuls:
@@ -103,24 +102,26 @@ def quantize(float_graph: Path, out: Path, weights: Path, encode: Callable[[str]
         opts.intra_op_num_threads = min(os.cpu_count() or 1, 4)
         session = ort.InferenceSession(str(work / "probe.onnx"), opts, providers=["CPUExecutionProvider"])
         wanted = [n.input[0] for n in matmuls]
+        inputs = {i.name for i in session.get_inputs()}
         act_max: dict[str, np.ndarray] = {}
         for text in texts:
-            for name, x in zip(wanted, session.run(wanted, encode(text))):
+            for name, x in zip(wanted, session.run(wanted, feed([tokenizer.encode(text)], inputs))):
                 m = np.abs(x.reshape(-1, x.shape[-1])).max(axis=0)
                 act_max[name] = m if name not in act_max else np.maximum(act_max[name], m)
         del session
         # 2. smoothing: x / s before the MatMul, diag(s) @ W as its weight
+        muls = {}
         for n in matmuls:
             w = numpy_helper.to_array(inits[n.input[1]])
             s = smoothing_scales(act_max[n.input[0]], w, alpha)
             inits[n.input[1]].CopyFrom(numpy_helper.from_array((w * s[:, None]).astype(np.float32), n.input[1]))
             scale = f"{n.name}/smooth_scale"
             model.graph.initializer.append(numpy_helper.from_array((1.0 / s).astype(np.float32), scale))
-            smoothed = f"{n.name}/smoothed"
-            mul = helper.make_node("Mul", [n.input[0], scale], [smoothed], name=f"{n.name}/smooth")
-            nodes = list(model.graph.node)
-            model.graph.node.insert(nodes.index(n), mul)
-            n.input[0] = smoothed
+            muls[n.name] = helper.make_node("Mul", [n.input[0], scale], [f"{n.name}/smoothed"], name=f"{n.name}/smooth")
+            n.input[0] = f"{n.name}/smoothed"
+        ordered = [m for node in model.graph.node for m in ((muls[node.name], node) if node.name in muls else (node,))]
+        del model.graph.node[:]
+        model.graph.node.extend(ordered)
         onnx.save_model(model, str(work / "smoothed.onnx"), save_as_external_data=True, location="smoothed.onnx.data")
         # 3. int8 weights, one scale per output channel; the narrowing MatMuls stay float
         quantized = [n.name for n in matmuls if not keeps_float(inits[n.input[1]].dims)]
@@ -133,14 +134,5 @@ def quantize(float_graph: Path, out: Path, weights: Path, encode: Callable[[str]
             )
         finally:
             logging.getLogger().removeFilter(quiet)
-        final = onnx.load(str(work / "int8.onnx"))
-        onnx.save_model(final, str(work / out.name), save_as_external_data=True, all_tensors_to_one_file=True, location=weights.name, size_threshold=1024)
-        os.replace(work / weights.name, weights)
-        os.replace(work / out.name, out)
-    except Exception as exc:
-        if isinstance(exc, RagError):
-            raise
-        raise RagError(f"making the int8 graph of {float_graph} failed: {exc} (set embedding.quantization = \"none\")") from None
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+        save_graph(onnx.load(str(work / "int8.onnx")), work, out)
     return out

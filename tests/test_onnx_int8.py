@@ -79,3 +79,10 @@ def test_an_int8_graph_missing_its_weights_is_made_again(tmp_path, monkeypatch, 
     # the float export and the int8 graph, each with its weights; no work folder left behind
     assert len(list(path.parent.iterdir())) == 4
     np.testing.assert_allclose(OnnxEmbedder(MINILM, quantization="int8").embed(["masked diffusion training"]), vector, atol=1e-6)
+    # a cached int8 graph is used as it is: the float export it came from is not needed again
+    from rag.onnx_embedder import bundled_model_dir, onnx_path
+
+    float_graph = onnx_path(bundled_model_dir())
+    float_graph.unlink()
+    weights_path(float_graph).unlink()
+    assert ensure_export(MINILM, "int8") == path and not float_graph.exists()
