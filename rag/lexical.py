@@ -167,12 +167,19 @@ def best_span(query: str, text: str, spans: Sequence[tuple[int, int]], idf) -> i
 _WORDS = re.compile(r"[A-Za-z][A-Za-z0-9'-]*[A-Za-z0-9]|[A-Za-z]")
 
 
+_FIRST_PERSON = frozenset({"i", "i'm", "i've", "i'd", "i'll"})  # capitalised mid-sentence, never a name
+
+
 def name_words(text: str) -> list[str]:
     """Words written like a name: capitalised mid-sentence ("Monolith"), or with inner
-    capitals or digits ("TidalDecode", "GPT4"). Pure."""
+    capitals or digits ("TidalDecode", "GPT4"). The pronoun I is not one: "how do I prune
+    ..." names nothing (it counted as a name no paper mentions, and pushed the question
+    towards abstention). Pure."""
     out = []
     for m in _WORDS.finditer(text):
         w = m.group(0)
+        if w.lower() in _FIRST_PERSON:
+            continue
         before = text[: m.start()].rstrip()
         sentence_start = not before or before[-1] in ".?!:\"'("
         inner = any(c.isupper() for c in w[1:]) or any(c.isdigit() for c in w)

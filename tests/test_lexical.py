@@ -116,3 +116,26 @@ def test_a_loaded_index_scores_like_the_built_one_and_cannot_be_saved(tmp_path):
     assert np.array_equal(again.scores("memory language models"), index.scores("memory language models"))
     with pytest.raises(RuntimeError, match="built in this process"):
         again.save(tmp_path / "x")
+
+
+def test_the_pronoun_i_is_not_a_name():
+    from rag.lexical import name_words
+
+    assert name_words("how do I prune a network without fine-tuning afterwards?") == []
+    assert name_words("Can I use LoRA for diffusion, or I'm better off with DreamBooth?") == ["LoRA", "DreamBooth"]
+    assert name_words("What does Monolith do?") == ["Monolith"]
+
+
+def test_a_question_saying_i_misses_no_name():
+    """"How can I ..." counted "I" as a name no retrieved paper mentions (names_missing 1.0,
+    the abstention model's strongest negative feature): a user's own wording pushed an
+    answerable question towards abstention (p 0.06 at the threshold for "how do I prune a
+    network without fine-tuning afterwards?")."""
+    from rag.abstention import features
+    from rag.evidence import PaperEvidence
+
+    ev = PaperEvidence(1, "p1", "Pruning Once", "We prune a network once, with no fine-tuning.", (), ())
+    values = features("how do I prune a network without fine-tuning?", [0.5], [ev], lambda t: 1.0, lambda t: 1)
+    assert values["names_missing"] == 0.0
+    values = features("how does EEG pruning work?", [0.5], [ev], lambda t: 1.0, lambda t: 1)
+    assert values["names_missing"] == 1.0
