@@ -29,6 +29,7 @@ from .errors import IndexMissingError, RagError
 from .evidence import term_coverage
 from .fusion import group_by_parent, rrf, score_fusion
 from .lexical import TOKENIZER_VERSION, BM25Index, best_span, name_words, title_names, title_words, tokenize, words
+from .query import request_core
 from .settings import ChunkingSettings, Settings
 from .store import PaperStore, StoredChunk, cache_dir
 from .text import sentence_spans
@@ -272,6 +273,8 @@ class Retriever:
         if len(query) > MAX_QUERY_CHARS:
             raise RagError(f"the query is {len(query)} characters; the limit is {MAX_QUERY_CHARS}")
         r = self.settings.retrieval
+        if r.request_core:
+            query = request_core(query)
         k = k or r.top_k
         index, vec = self._index_and_vector(query, r.mode in ("hybrid", "dense"))
         dense: dict[str, float] = {}

@@ -200,6 +200,13 @@ class RetrievalSettings(Section):
         "them alone.",
     )
     top_k: int = Field(5, ge=1, le=100, description="Papers returned by a search.")
+    request_core: bool = Field(
+        True,
+        description="Search for what the query asks about, without its conversational framing ('any papers on', "
+        "'I'm looking for work on', 'tell me about', 'can you find'; rag/query.py); the "
+        "evidence selection and the abstention features read the same core, the LLM the question as typed. "
+        "False: the query as typed.",
+    )
     dense_search: Literal["exact", "chroma"] = Field(
         "exact",
         description="exact: cosine against every chunk vector, kept in the local search cache (deterministic in "

@@ -674,3 +674,18 @@ def test_what_is_a_name_is_answered_by_the_source_that_defines_it(full_index, re
     bare = Answerer(settings, retriever=retriever, llm=scripted_llm(settings, default=draft.split(". ", 1)[1])).ask(question)
     assert bare.references and bare.references[0].title.startswith("Tracking Meets LoRA"), bare.text
     assert "adapting LoRA, a technique" in bare.text
+
+
+def test_a_user_asking_in_their_own_framing_gets_the_same_decision(answerer):
+    """The abstention features read the question's request core: "how do I ..." names
+    nothing, and "any papers on X?" is "X?". (Before: "how do I prune ..." abstained at
+    p 0.060 because "I" counted as a name no paper mentions.)"""
+    def decision(q):
+        hits = answerer.retriever.search_with(q, [], k=5)
+        return answerer.answerability(q, hits, answerer.evidence(q, hits))
+
+    p_plain, f_plain = decision("pruning a network without fine-tuning afterwards?")
+    p_wrapped, f_wrapped = decision("Any papers on pruning a network without fine-tuning afterwards?")
+    assert f_wrapped == f_plain and p_wrapped == p_plain
+    p, features = decision("how do I prune a network without fine-tuning afterwards?")
+    assert features["names_missing"] == 0.0 and p >= answerer.abstention.threshold

@@ -133,3 +133,18 @@ def test_name_words_and_title_ranking(retriever):
     # names as users type them: in lower case, or opening the question (ranked FlashAttention-2 and GeoX first before)
     assert retriever.search("how does flexround work", k=3)[0].title.startswith("FlexRound:")
     assert retriever.search("monolith: what problem does it solve", k=3)[0].title.startswith("Monolith:")
+
+
+def test_conversational_framing_does_not_change_the_search(full_index, embedder):
+    """"any papers on X" searches for X: the same papers, the same scores (real index and
+    embedder); with retrieval.request_core off the framing words change the scores."""
+    from rag.retrieve import Retriever
+
+    settings, _ = full_index
+    core = Retriever(settings, embedder=embedder)
+    plain = [(h.paper_id, round(h.score, 9), h.dense) for h in core.search("duplicated targets help DETR converge sooner", k=5)]
+    for wrapped in ["any papers on duplicated targets help DETR converge sooner", "I'm looking for work on duplicated targets help DETR converge sooner"]:
+        assert [(h.paper_id, round(h.score, 9), h.dense) for h in core.search(wrapped, k=5)] == plain
+    off = settings.model_copy(update={"retrieval": settings.retrieval.model_copy(update={"request_core": False})})
+    typed = Retriever(off, embedder=embedder).search("any papers on duplicated targets help DETR converge sooner", k=5)
+    assert [h.dense for h in typed] != [d for _, _, d in plain]
