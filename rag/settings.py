@@ -402,7 +402,8 @@ class AnswerSettings(Section):
         le=1,
         description="A supported answer sentence whose relevance to the question (rag/relevance.py) is below this is "
         "left out of the answer text (status off_topic). Tuned on half of the labelled answer sentences; a weak "
-        "score (held-out AUROC 0.70), so it only removes clear cases.",
+        "score (held-out AUROC 0.63 on the 534 labelled sentences, eval/judge_fit.py, 2026-12-05), so it only removes "
+        "clear cases.",
     )
     detail_relevance_threshold: float = Field(
         0.3,
