@@ -33,7 +33,6 @@ from .evidence import CachedEmbedder, EvidenceSelector, PaperEvidence
 from .figures import Figure, asked_figure, states_figure, with_figure
 from .llm import LLM, GenerationCancelled, LLMUnavailable, Message, PromptSource, TokenCallback, make_llm
 from .prompts import load_prompt
-from .query import request_core
 from .relevance import asks_for_several, is_bare_phrase
 from .retrieve import PaperHit, Retriever
 from .schema import (
@@ -138,21 +137,18 @@ class Answerer:
         given = tuple(PromptSource(s.n, s.title_text(), s.body_text()) for s in sources)
         return [Message("system", system), Message("user", user, sources=given)]
 
-    def core(self, question: str) -> str:
-        """What retrieval searched for (``retrieval.request_core``): the question without its framing."""
-        return request_core(question) if self.settings.retrieval.request_core else question
 
     def evidence(self, question: str, hits: list[PaperHit], figure: Figure | None = None) -> list[PaperEvidence]:
         """Scored evidence sentences of the first ``answer.max_sources`` papers; when the
         question asks for ``figure``, each paper's best sentence that states it is included."""
         papers = [(h.paper_id, h.title, self.retriever.paper(h.paper_id).abstract) for h in hits[: self.settings.answer.max_sources]]
-        selected = self.selector.select(self.core(question), papers)
+        selected = self.selector.select(self.retriever.query_core(question), papers)
         return selected if figure is None else [with_figure(ev, figure) for ev in selected]
 
     def answerability(self, question: str, hits: list[PaperHit], evidence: list[PaperEvidence]) -> tuple[float | None, dict[str, float]]:
         """The abstention model's probability that the collection answers, and its features."""
         index = self.retriever.index
-        values = abstention_features(self.core(question), [h.dense for h in hits], evidence, index.bm25.idf, index.paper_df)
+        values = abstention_features(self.retriever.query_core(question), [h.dense for h in hits], evidence, index.bm25.idf, index.paper_df)
         model = self.abstention
         return (None if model is None else model.probability(values)), values
 

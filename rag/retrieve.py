@@ -266,15 +266,20 @@ class Retriever:
         _ = self.index
         self.embedder.embed(["warm up"], kind="query")
 
-    def search(self, query: str, k: int | None = None) -> list[PaperHit]:
+    def query_core(self, query: str) -> str:
+        """What is searched for: ``query`` on one line, checked, and without its conversational
+        framing when ``retrieval.request_core`` is on (rag/query.py). The answerer's evidence
+        selection and abstention features read the same text."""
         query = " ".join(query.split())
         if not query:
             raise RagError("the query is empty")
         if len(query) > MAX_QUERY_CHARS:
             raise RagError(f"the query is {len(query)} characters; the limit is {MAX_QUERY_CHARS}")
+        return request_core(query) if self.settings.retrieval.request_core else query
+
+    def search(self, query: str, k: int | None = None) -> list[PaperHit]:
+        query = self.query_core(query)
         r = self.settings.retrieval
-        if r.request_core:
-            query = request_core(query)
         k = k or r.top_k
         index, vec = self._index_and_vector(query, r.mode in ("hybrid", "dense"))
         dense: dict[str, float] = {}
@@ -328,6 +333,7 @@ class Retriever:
         hits = self.search(query, k)
         if not focus:
             return hits
+        query = self.query_core(query)  # as search read it, for the focus papers' BM25 scores
         index = self.index
         found = {h.paper_id: h for h in hits}
         focus = list(dict.fromkeys(focus))

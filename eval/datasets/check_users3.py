@@ -3,7 +3,7 @@
 
 Checks: keys/types, unique ids, gold titles exist exactly, key facts are
 (case-insensitive) substrings of a gold abstract, each multi gold paper has a
-key fact, question word count 3-14, unanswerable items have no gold/key facts.
+key fact, question word count 3-14 (MIN_WORDS, MAX_WORDS), unanswerable items have no gold/key facts.
 Also reports, per answerable question, how many content words it shares with
 its gold title+abstract (lexical overlap; lower = more "own words").
 
@@ -27,6 +27,7 @@ COUNTS = {"lookup": 35, "detail": 15, "multi": 10, "unanswerable": 20}
 PREFIX = "u3"  # ids run PREFIX-001 .. PREFIX-<sum of COUNTS>
 MAX_LOOKUP_OVERLAP = None  # when set: lookups sharing more content words are listed as a warning
 SUFFIXES = ()  # suffixes stripped from content words before counting overlap (check_users4 sets them)
+MIN_WORDS, MAX_WORDS = 3, 14  # question length limits (check_users5 raises the upper one)
 
 STOP = set("""
 the and for are but not you all any can had her was one our out has him his how
@@ -139,8 +140,8 @@ def main():
         if not isinstance(it["answerable"], bool):
             errors.append(f"{iid}: answerable must be bool")
         nw = len(it["question"].split())
-        if not 3 <= nw <= 14:
-            errors.append(f"{iid}: question has {nw} words (want 3-14)")
+        if not MIN_WORDS <= nw <= MAX_WORDS:
+            errors.append(f"{iid}: question has {nw} words (want {MIN_WORDS}-{MAX_WORDS})")
 
         gold, facts = it["gold_titles"], it["key_facts"]
         if t == "unanswerable":
