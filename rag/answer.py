@@ -26,7 +26,7 @@ from typing import Any
 from .abstention import AbstentionModel
 from .abstention import features as abstention_features
 from .citations import finished_sentences
-from .details import asked_detail, names_detail
+from .details import OWN_NAME_MAX_DF, asked_detail, names_detail, unmentioned_names
 from .embeddings import Embedder, judge_embedder
 from .errors import RagError
 from .evidence import CachedEmbedder, EvidenceSelector, PaperEvidence
@@ -152,6 +152,18 @@ class Answerer:
         model = self.abstention
         return (None if model is None else model.probability(values)), values
 
+    def unmentioned(self, question: str, hits: list[PaperHit]) -> list[str]:
+        """When the question names the first paper by its own name, the other names it uses
+        that the paper's abstract never mentions (:func:`rag.details.unmentioned_names`)."""
+        index, core = self.retriever.index, self.retriever.query_core(question)
+        if not index.names_paper(core, hits[0].paper_id, OWN_NAME_MAX_DF):
+            return []
+        top = self.retriever.paper(hits[0].paper_id)
+        others = [(h.title, self.retriever.paper(h.paper_id).abstract) for h in hits[1:5]]
+        return unmentioned_names(
+            core, f"{top.title} {top.abstract}", other_papers=others, paper_df=index.paper_df, is_title_name=index.is_title_name
+        )
+
     def ask(
         self,
         question: str,
@@ -170,17 +182,23 @@ class Answerer:
         retrieved = [RetrievedPaper.from_hit(h) for h in hits]
         if not hits:
             return _finish(Answer(**base, text=ABSTAIN_TEXT, retrieved=retrieved, abstained=True, abstain_reason="retrieval", status="abstained"), t0)
-        figure = asked_figure(question) if a.figure_papers else None
+        core = self.retriever.query_core(question)  # "tell me how fast X runs" asks "how fast X runs"
+        figure = asked_figure(core) if a.figure_papers else None
         evidence = self.evidence(question, hits, figure)
         if figure is not None and not any(states_figure(ev, figure) for ev in evidence[: a.figure_papers]):
             base["timings"].retrieval_s = time.perf_counter() - t0
             text = f'{ABSTAIN_TEXT} The abstract of the closest paper, "{hits[0].title}", does not state {figure.phrase}.'
             return _finish(Answer(**base, text=text, retrieved=retrieved, abstained=True, abstain_reason="figure", status="abstained"), t0)
-        detail = asked_detail(question) if a.detail_papers and figure is None else None
+        detail = asked_detail(core) if a.detail_papers and figure is None else None
         if detail is not None and not any(names_detail(f"{ev.title} {ev.abstract}", detail) for ev in evidence[: a.detail_papers]):
             base["timings"].retrieval_s = time.perf_counter() - t0
             text = f'{ABSTAIN_TEXT} The abstract of the closest paper, "{hits[0].title}", does not name {detail.phrase}.'
             return _finish(Answer(**base, text=text, retrieved=retrieved, abstained=True, abstain_reason="detail", status="abstained"), t0)
+        missing = self.unmentioned(question, hits) if a.unmentioned_names else []
+        if missing:
+            base["timings"].retrieval_s = time.perf_counter() - t0
+            text = f'{ABSTAIN_TEXT} The abstract of "{hits[0].title}" does not mention {_join(missing)}.'
+            return _finish(Answer(**base, text=text, retrieved=retrieved, abstained=True, abstain_reason="name", status="abstained"), t0)
         p, _ = self.answerability(question, hits, evidence)
         base["answerable"] = None if p is None else round(p, 4)
         base["timings"].retrieval_s = time.perf_counter() - t0
@@ -254,6 +272,11 @@ class Answerer:
         if drop_unsupported:
             settings = settings.model_copy(update={"answer": settings.answer.model_copy(update={"unsupported": "drop"})})
         return verify(raw, sources, retrieved, answer, judge=self.judge, settings=settings, focus=focus)
+
+
+def _join(names: Sequence[str]) -> str:
+    """"A", "A or B", "A, B or C"."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
 
 
 def _finish(answer: Answer, t0: float) -> Answer:

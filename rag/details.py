@@ -13,6 +13,12 @@ words, then the thing asked for (its head noun) and a verb ("is", "did", "won", 
 Nouns that name the paper or its idea rather than a detail ("paper", "method", "approach",
 "work", "problem" ...) ask for no detail. :func:`names_detail` checks a text.
 
+:func:`unmentioned_names` covers the other way a question asks a paper for what it does
+not say: it names the paper and also something else by name ("does GPTQ beat AWQ?",
+"YOLOv10 on Pascal VOC?", "Sophia on ImageNet?") that the abstract never mentions. The 0.5B
+model then writes the paper's own claims as if they answered ("YOLOv10 results on Pascal
+VOC, which is 1.8x faster ..."); the honest answer names what the abstract lacks.
+
 Invariants: pure functions of their text. A detail is reported missing only when no word of
 the text starts with one of its stems, so a word of the same family counts ("optimizer" is
 named by "optimization": the check lets through more than it stops).
@@ -21,9 +27,10 @@ named by "optimization": the check lets through more than it stops).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .lexical import tokenize
+from .lexical import name_words, tokenize, words
 
 _CLAUSE = r"(?:^|[,;:]\s*|\band\s+|\bor\s+)"
 _VERB = (
@@ -86,3 +93,44 @@ def asked_detail(question: str) -> Detail | None:
 def names_detail(text: str, detail: Detail) -> bool:
     """Does ``text`` use a word of the kind ``detail`` asks for (a word starting with one of its stems)?"""
     return any(word.startswith(stem) for word in set(tokenize(text)) for stem in detail.stems)
+
+
+# a paper's own name ("GPTQ", "YOLOv10") is used by the paper and at most one other; "AutoML"
+# or "ConvNets" in a title is a field's word (3 papers or more), not the paper's name
+OWN_NAME_MAX_DF = 2
+
+
+def unmentioned_names(
+    question: str,
+    paper_text: str,
+    *,
+    other_papers: Sequence[tuple[str, str]] = (),
+    paper_df: Callable[[str], int],
+    is_title_name: Callable[[str], bool],
+) -> list[str]:
+    """The names ``question`` writes (:func:`rag.lexical.name_words`: "AWQ", "ImageNet",
+    "A100") that ``paper_text`` (the title and abstract of the paper the question names)
+    never uses, neither as a stemmed term nor as a lower-cased substring ("Llama2-7b").
+
+    A name that may be another paper's own is left out, since a question naming two papers
+    compares them rather than asks the first for something it lacks: a word some title in
+    the collection writes as a name (``is_title_name``: "MatFormer"), a word of the title of
+    one of ``other_papers`` ((title, abstract) of the other retrieved papers), or a rare
+    word (``paper_df`` at most 2 for a stem) that one of them uses ("RegionSpot", named only
+    in its own abstract). Tokens of one character ("70B" -> "b") are not names. Pure."""
+    text = paper_text.lower()
+    terms = set(tokenize(paper_text))
+    other_titles = {w.lower() for title, _ in other_papers for w in words(title)}
+    other_text = " ".join(f"{title} {abstract}" for title, abstract in other_papers).lower()
+    out: list[str] = []
+    for name in name_words(question):
+        stems = [s for s in tokenize(name) if len(s) > 1]
+        low = name.lower().removesuffix("'s")
+        if not stems or terms & set(stems) or low in text or name in out:
+            continue
+        if is_title_name(low) or low in other_titles:
+            continue
+        if any(0 < paper_df(s) <= 2 for s in stems) and low in other_text:
+            continue
+        out.append(name)
+    return out

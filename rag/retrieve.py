@@ -151,6 +151,24 @@ class SearchIndex:
         ranked = sorted(score, key=lambda pid: (-score[pid], self._order[pid]))
         return [self._by_paper[pid][0].id for pid in ranked]
 
+    def is_title_name(self, word: str) -> bool:
+        """Does some title in the collection write ``word`` as a name (:func:`title_names`)?"""
+        return word.lower() in self._title_names
+
+    def names_paper(self, query: str, paper_id: str, max_df: int) -> bool:
+        """Does ``query`` name this paper by its own name: a word its title writes as a name
+        (:func:`title_names`: "GPTQ", "YOLOv10", "m2mKD", typed in any case) that at most
+        ``max_df`` papers use. "ConvNets" or "CT" in a title is a topic, not the paper's name."""
+        chunks = self._by_paper.get(paper_id)
+        if not chunks:
+            return False
+        own = title_names(chunks[0].title)
+        for w in words(query):
+            stems = tokenize(w)
+            if w.lower() in own and stems and all(0 < self.paper_df(s) <= max_df for s in stems):
+                return True
+        return False
+
     def lexical_confidence(self, query: str, chunk: int) -> float:
         """How much of the query (idf-weighted share of its terms) the best BM25 chunk
         contains: near 1 when the user used the paper's words, low for a paraphrase."""

@@ -443,6 +443,16 @@ class AnswerSettings(Section):
         "unanswerable questions (4 of them were answered or hedged before) and none of the 10 answerable ones it reads; the patterns were "
         "chosen looking at dev and users3, and no held-out set has such questions. 0: off.",
     )
+    unmentioned_names: bool = Field(
+        True,
+        description="A question that names a paper ('GPTQ', 'YOLOv10') and also something else by name that the paper's "
+        "abstract never mentions ('does GPTQ beat AWQ?', 'YOLOv10 results on Pascal VOC?', 'Sophia on ImageNet?') is "
+        "declined before the LLM runs (abstain_reason name), saying which names the abstract lacks: the 0.5B model "
+        "otherwise states the asked-for thing as if the paper reported it ('YOLOv10 results on Pascal VOC, which is 1.8x "
+        "faster ...'). Names of other papers are not counted (a comparison names two papers; rag/details.py). Across the "
+        "10 evaluation sets (2026-12-05) it fires on 6 unanswerable questions and no answerable one; it was designed "
+        "looking at dev and users5. False: off.",
+    )
     figure_papers: int = Field(
         1,
         ge=0,

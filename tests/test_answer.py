@@ -454,6 +454,9 @@ def test_a_figure_the_abstract_does_not_state_is_declined_without_the_llm(answer
     assert (answer.abstained, answer.abstain_reason, answer.status) == (True, "figure", "abstained")
     assert "BitStack" in answer.retrieved[0].title and "BitStack" in answer.text and "perplexity" in answer.text
     assert answer.tokens.completion == 0 and answer.references == []
+    # framing around the question does not hide what it asks for (the detectors read the request core)
+    framed = answerer.ask("does anyone know what perplexity BitStack reaches on WikiText-2 at 3 bits per weight?")
+    assert (framed.abstained, framed.abstain_reason) == (True, "figure"), framed.text
 
 
 def test_a_named_detail_the_abstract_does_not_name_is_declined_without_the_llm(full_index, retriever):
@@ -470,6 +473,22 @@ def test_a_named_detail_the_abstract_does_not_name_is_declined_without_the_llm(f
     assert named.abstain_reason != "detail", named.text
     off = settings.model_copy(update={"answer": settings.answer.model_copy(update={"detail_papers": 0})})
     assert Answerer(off, retriever=retriever, llm=UnsupportedLLM()).ask("what license is OpenELM released under?").abstain_reason != "detail"
+
+
+def test_a_name_the_named_papers_abstract_never_mentions_is_declined_without_the_llm(full_index, retriever):
+    """"does GPTQ beat AWQ at 4-bit?": GPTQ's abstract never mentions AWQ, so the collection
+    cannot say (before, the model wrote GPTQ's own claims as if they answered). A question that
+    names two papers of the collection compares them and is answered; the setting turns it off."""
+    settings, _ = full_index
+    answerer = Answerer(settings, retriever=retriever, llm=UnsupportedLLM())
+    answer = answerer.ask("does GPTQ beat AWQ at 4-bit?")
+    assert (answer.abstained, answer.abstain_reason, answer.status) == (True, "name", "abstained"), answer.text
+    assert "GPTQ" in answer.retrieved[0].title and "does not mention AWQ." in answer.text
+    assert answer.tokens.completion == 0 and answer.references == []
+    compared = answerer.ask("How do GPTQ and EfficientQAT differ in how they quantize LLM weights?")
+    assert compared.abstain_reason != "name", compared.text
+    off = settings.model_copy(update={"answer": settings.answer.model_copy(update={"unmentioned_names": False})})
+    assert Answerer(off, retriever=retriever, llm=UnsupportedLLM()).ask("does GPTQ beat AWQ at 4-bit?").abstain_reason != "name"
 
 
 def test_an_extractive_answer_quotes_the_sentence_that_states_the_asked_figure(full_index, retriever):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from rag.details import asked_detail, names_detail
+from rag.details import asked_detail, names_detail, unmentioned_names
 
 
 @pytest.mark.parametrize(
@@ -40,3 +40,37 @@ def test_names_detail_counts_a_word_of_the_same_kind():
     assert not names_detail("We prove robustness guarantees for conformal prediction.", backbones)
     # a word of the same family counts: the check lets through more than it stops
     assert names_detail("This is an optimization problem.", asked_detail("which optimizer did they use?"))
+
+
+GPTQ = (
+    "GPTQ: Accurate Post-Training Quantization for Generative Pre-trained Transformers. We propose GPTQ, a one-shot "
+    "weight quantization method that quantizes OPT-175B and BLOOM-176B to 3 or 4 bits in four GPU hours."
+)
+
+
+def _unmentioned(question, others=(), df=None, titles=()):
+    return unmentioned_names(
+        question, GPTQ, other_papers=others, paper_df=lambda s: (df or {}).get(s, 0), is_title_name=lambda w: w in titles
+    )
+
+
+def test_unmentioned_names_are_the_question_names_the_paper_never_uses():
+    assert _unmentioned("does GPTQ beat AWQ at 4-bit?") == ["AWQ"]
+    assert _unmentioned("GPTQ on OPT-175B and an A100, vs SmoothQuant?") == ["A100", "SmoothQuant"]
+    # names the abstract uses, in any case or form, and pieces of one character ("70B" -> "b"), are not missing
+    assert _unmentioned("how does GPTQ handle bloom-176b in 4 bits?") == []
+    assert _unmentioned("GPTQ on a 70B model?") == []
+    assert _unmentioned("how does gptq quantize, in plain words?") == []
+
+
+def test_unmentioned_names_leave_out_other_papers_names():
+    """A comparison names two papers: the second paper's name is not a name GPTQ lacks."""
+    assert _unmentioned("How do GPTQ and EfficientQAT differ?", titles={"efficientqat"}) == []
+    others = [("EfficientQAT: Efficient Quantization-Aware Training for Large Language Models", "...")]
+    assert _unmentioned("How do GPTQ and EfficientQAT differ?", others=others) == []
+    # a rare word another retrieved paper uses in its abstract: that paper's own name
+    others = [("Recognize Any Regions", "We propose RegionSpot, which freezes SAM and CLIP.")]
+    assert _unmentioned("GPTQ versus RegionSpot?", others=others, df={"regionspot": 1}) == []
+    # a common name other papers use is still one GPTQ lacks
+    others = [("A Detector", "Results on ImageNet and COCO.")]
+    assert _unmentioned("any numbers for GPTQ on ImageNet?", others=others, df={"imagenet": 40}) == ["ImageNet"]
