@@ -54,7 +54,7 @@ from .sources import Source, build_sources, evidence_sources, widen
 from .support import SupportJudge
 from .text import clean_text, neutralize, strip_controls
 from .vector_cache import cached
-from .verify import add_supporting, cover_papers, extractive, verify
+from .verify import add_supporting, cover_papers, extractive, lead_definition, verify
 
 log = logging.getLogger(__name__)
 
@@ -250,6 +250,7 @@ class Answerer:
             # a follow-up about a cited paper, or a question naming one, is about that paper
             answer = cover_papers(answer, sources, self.settings)
         if not hedge:
+            answer = lead_definition(answer, sources, self.settings)
             answer = add_supporting(answer, sources, self.settings, focused)
         if a.cover_phrases and not hedge and not focus and not names_top and is_bare_phrase(question) and not asks_for_several(question):
             # a bare phrase may ask for a topic: after the first paper's answer, the papers nearly as relevant

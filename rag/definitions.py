@@ -30,8 +30,10 @@ _ASKS_WHAT = re.compile(
 
 
 def _word(name: str) -> str:
-    """``name`` as a word of its own: not inside another name ("Trans-LoRA", "LongLoRA")."""
-    return rf"(?<![\w-]){re.escape(name)}(?![\w-])"
+    """``name`` as a word of its own: not inside another name ("Trans-LoRA", "LongLoRA"). Its
+    words may be joined by spaces or hyphens ("mixture of experts" is "Mixture-of-experts")."""
+    pattern = r"[\s-]+".join(re.escape(w) for w in re.split(r"[\s-]+", name.strip()))
+    return rf"(?<![\w-]){pattern}(?![\w-])"
 
 
 def defined_name(sentence: str, question: str) -> str | None:
@@ -65,15 +67,40 @@ def is_term(name: str, texts: Iterable[str]) -> bool:
     return False
 
 
-def source_defines(name: str, sentence: str, title: str) -> bool:
+# capitalised words that open a sentence or clause without being part of a name
+_NOT_NAME_PARTS = frozenset(
+    "in the a an we our this these that here however moreover thus then finally specifically unlike like with "
+    "for to of on by from as at while when where although because since so and or but".split()
+)
+
+
+def _inside_longer_name(sentence: str, start: int) -> bool:
+    """Is the name at ``start`` the end of a longer name ("Group DETR", "Vision Transformers"):
+    is the word right before it capitalised, and not a sentence's opening word like "In" or "We"?"""
+    m = re.search(r"(?<![\w-])([A-Za-z][\w-]*)\s+$", sentence[:start])
+    if m is None:
+        return False
+    word = m.group(1)
+    return word[0].isupper() and word.lower() not in _NOT_NAME_PARTS
+
+
+def source_defines(name: str, sentence: str, title: str, *, strict: bool = False) -> bool:
     """Does a source define ``name``: its title opens with the name, or ``sentence`` names it
     as a word of its own where a definition starts ("LoRA, a", "LoRA (", "LoRA is", "LoRA:",
-    "LoRA --") or after "we propose/present/introduce/call ..."? Pure."""
+    "LoRA --") or after "we propose/present/introduce/call ..."? A name that ends a longer
+    one ("Group DETR, a simple ... approach" does not say what DETR is) is not defined.
+    Unless ``strict``, a sentence that opens with the name as its subject ("FlashAttention
+    exploits ...") counts too. Pure."""
     word = _word(name)
     if re.match(rf"^\W*{word}", title, re.I):
         return True
-    if re.search(rf"{word}(?:\)|\s*\([^()]{{1,30}}\))?\s*(?:,\s*(?:a|an|the|which|i\.e\.)\s|:|--|\u2013|\u2014|(?:is|are|refers|stands)\s)", sentence, re.I):
-        return True
-    if re.match(rf"^\W*(?:the\s+)?{word}\s+[a-z]", sentence, re.I):
+    for m in re.finditer(rf"{word}(?:\)|\s*\([^()]{{1,30}}\))?\s*(?:,\s*(?:a|an|the|which|i\.e\.)\s|:|--|\u2013|\u2014|(?:is|are|refers|stands)\s)", sentence, re.I):
+        if not _inside_longer_name(sentence, m.start()):
+            return True
+    if not strict and re.match(rf"^\W*(?:the\s+)?{word}\s+[a-z]", sentence, re.I):
         return True  # the sentence's subject: "FlashAttention exploits the asymmetric GPU memory hierarchy ..."
-    return bool(re.search(rf"\b{INTRODUCING}\s+(?:[\w-]+\s+){{0,3}}?{word}", sentence, re.I))
+    # "we propose X", "a method called X"; not the noun ("on the design of efficient vision transformers")
+    for m in re.finditer(rf"(?:\b(?:we|authors|paper|work|study)\s+(?:[a-z]+\s+)?{INTRODUCING}|\b(?:called|named|dubbed|termed|coined))\s+(?:[\w-]+\s+){{0,3}}?({word})", sentence, re.I):
+        if not _inside_longer_name(sentence, m.start(m.lastindex)):
+            return True
+    return False

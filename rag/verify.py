@@ -24,6 +24,7 @@ one of its sentences.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import NamedTuple
 
@@ -106,18 +107,87 @@ def extractive(
     return answer
 
 
-def _defining(ranked: list[tuple[Source, EvidenceSentence]], term: str) -> tuple[Source, EvidenceSentence] | None:
+def _defining(
+    ranked: list[tuple[Source, EvidenceSentence]], term: str, *, strict: bool | None = None
+) -> tuple[Source, EvidenceSentence] | None:
     """The first source, in ``ranked`` order, that defines ``term`` (rag/definitions.py), and
-    its sentence that does (its first sentence when its title opens with the term)."""
+    its sentence that does (its first sentence when its title opens with the term). ``strict``
+    None: a source that says what the term is wins over one whose sentence only opens with it."""
+    if strict is None:
+        return _defining(ranked, term, strict=True) or _defining(ranked, term, strict=False)
     for src, _ in ranked:
         if src.evidence is None:
             continue
         for ev in src.evidence.all_sentences:
-            if source_defines(term, ev.text, ""):
+            if source_defines(term, ev.text, "", strict=strict):
                 return src, ev
         if source_defines(term, "", src.hit.title) and src.evidence.all_sentences:
             return src, _first_contribution(src.evidence.all_sentences) or src.evidence.all_sentences[0]
     return None
+
+
+def lead_definition(answer: Answer, sources: list[Source], settings: Settings) -> Answer:
+    """A "what is X" answer (rag/definitions.py ``asked_term``) whose shown sentences do not
+    say what X is, while a source it cites does ("Contrastive Language-Image Pre-training
+    (CLIP) stands as one of the most effective ... methods"), opens with that sentence, quoted
+    and cited. Without it, "what is CLIP" was answered with what LaCLIP changes about CLIP."""
+    term = asked_term(answer.question)
+    if term is None or answer.abstained or not answer.references:
+        return answer
+    shown = [s for s in answer.sentences if s.status in ("cited", "attributed")]
+    if any(defined_name(s.text, answer.question) for s in shown):
+        return answer  # verification let it through only when a source defines the name
+    cited = {r.paper_id: r.n for r in answer.references}
+    ranked = _best_evidence(sources)
+    found = _defining([(s, ev) for s, ev in ranked if s.hit.paper_id in cited], term, strict=True)
+    note = ""
+    if found is None and (other := _defining(ranked, term, strict=True)) is not None:
+        # a source the answer does not cite says it: it becomes reference [1], the others move up
+        src, ev = other
+        _shift_references(answer, 1)
+        text = _voice(ev.text, settings.answer.third_person)
+        _add_quoted(answer, src, ev, 1, text)
+        answer.references.sort(key=lambda r: r.n)
+        answer.sentences.insert(0, answer.sentences.pop())
+        answer.text = f"{with_markers(text, [1])} {answer.text}".strip()
+        _mark_cited(answer)
+        return answer
+    if found is None:
+        # no abstract found says what the term is: say so, then what the first cited paper does
+        first = next((s for s in sources if s.hit.paper_id in cited and s.evidence is not None), None)
+        contribution = _first_contribution(first.evidence.all_sentences) if first is not None and first.evidence else None
+        if first is None or contribution is None:
+            return answer
+        found, note = (first, contribution), undefined_note(term)
+    src, ev = found
+    n = cited[src.hit.paper_id]
+    ref = next(r for r in answer.references if r.n == n)
+    if any((q.start, q.end) == (ev.start, ev.end) for q in ref.quotes):
+        if note:
+            answer.text = f"{note} {answer.text}"
+        return answer  # already said
+    text = _voice(ev.text, settings.answer.third_person)
+    if note:
+        text = name_paper(src.hit.title, text)
+    _add_quoted(answer, src, ev, n, text)
+    answer.sentences.insert(0, answer.sentences.pop())
+    answer.text = " ".join(p for p in (note, with_markers(text, [n]), answer.text) if p)
+    return answer
+
+
+def _shift_references(answer: Answer, by: int) -> None:
+    """Add ``by`` to every reference number, in the text's markers, the sentences' citations
+    and the references, in place."""
+    answer.text = re.sub(r"\[(\d+)\]", lambda m: f"[{int(m.group(1)) + by}]", answer.text)
+    for s in answer.sentences:
+        s.citations = [n + by for n in s.citations]
+    for r in answer.references:
+        r.n += by
+
+
+def undefined_note(term: str) -> str:
+    """What a "what is X" answer says first when no abstract found says what X is."""
+    return f"None of the abstracts found says what {term} is."
 
 
 def _best_evidence(sources: list[Source]) -> list[tuple[Source, EvidenceSentence]]:
@@ -545,12 +615,20 @@ def _require_definition(
     sentence: str, question: str, scores: dict[int, Support], by_number: Mapping[int, Source], evidence: Mapping[int, Evidence]
 ) -> None:
     """"LoRA is ..." for a question about LoRA is supported only by a source that defines LoRA
-    (rag/definitions.py): the other sources' support of the sentence becomes 0, in place."""
+    (rag/definitions.py): the other sources' support of the sentence becomes 0, in place.
+    When some source says what the name is ("Contrastive Language-Image Pre-training (CLIP)
+    stands as ..."), a sentence that only opens with the name ("CLIP models are trained
+    using contrastive loss") does not: it backed "CLIP is a language model trained using
+    contrastive loss"."""
     name = defined_name(sentence, question)
     if name is None or not is_term(name, [t for src in by_number.values() for t in (src.hit.title, evidence[src.n].text)]):
         return
+    strict = any(
+        source_defines(name, s, src.hit.title, strict=True) for src in by_number.values() for _, _, s in evidence[src.n].sentences
+    )
     for n, sup in scores.items():
-        if sup.score > 0 and not source_defines(name, _span(by_number[n], evidence[n], sup.sentence)[2], by_number[n].hit.title):
+        span = _span(by_number[n], evidence[n], sup.sentence)[2]
+        if sup.score > 0 and not source_defines(name, span, by_number[n].hit.title, strict=strict):
             scores[n] = Support(0.0, sup.sentence)
 
 

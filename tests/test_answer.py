@@ -695,6 +695,36 @@ def test_what_is_a_name_is_answered_by_the_source_that_defines_it(full_index, re
     assert "adapting LoRA, a technique" in bare.text
 
 
+def test_what_is_answer_says_what_the_term_is_or_that_no_abstract_does(full_index, retriever):
+    """"what is CLIP", 2026-12-05: the model wrote "CLIP is a language model trained using
+    contrastive loss [1]" from LaCLIP's "CLIP models are trained using contrastive loss", while
+    the same abstract says what CLIP is ("Contrastive Language-Image Pre-training (CLIP) stands
+    as ..."): that sentence now leads the answer and the made-up one is not shown. "what is
+    DETR": no abstract found says what DETR is (Group DETR is a way to train it), and the
+    answer says so before what Group DETR does."""
+    settings, _ = full_index
+    question = "what is CLIP"
+    hits = retriever.search(question, k=settings.answer.max_sources)
+    lac = next(i + 1 for i, h in enumerate(hits) if h.title.startswith("Improving CLIP Training"))
+    draft = (
+        f"CLIP is a language model trained using contrastive loss [{lac}]. "
+        f"The authors introduce Language augmented CLIP (LaCLIP), a simple yet highly effective approach to enhance CLIP training through language rewrites [{lac}]."
+    )
+    answer = Answerer(settings, retriever=retriever, llm=scripted_llm(settings, default=draft)).ask(question)
+    assert answer.text.startswith("Contrastive Language-Image Pre-training (CLIP) stands as one of"), answer.text
+    assert "CLIP is a language model" not in answer.text
+    check_references(answer, retriever)
+
+    question = "what is DETR?"
+    hits = retriever.search(question, k=settings.answer.max_sources)
+    group = next(i + 1 for i, h in enumerate(hits) if h.title.startswith("Group DETR"))
+    draft = f"DETR is a simple yet efficient DETR training approach that introduces a group-wise way for one-to-many assignment [{group}]."
+    answer = Answerer(settings, retriever=retriever, llm=scripted_llm(settings, default=draft)).ask(question)
+    assert answer.text.startswith("None of the abstracts found says what DETR is."), answer.text
+    assert "DETR is a simple" not in answer.text and "Group DETR" in answer.text
+    check_references(answer, retriever)
+
+
 def test_a_user_asking_in_their_own_framing_gets_the_same_decision(answerer):
     """The abstention features read the question's request core: "how do I ..." names
     nothing, and "any papers on X?" is "X?". (Before: "how do I prune ..." abstained at

@@ -48,3 +48,30 @@ def test_a_source_defines_a_name_where_a_definition_starts():
     assert not source_defines("LoRA", "Methods such as LoRA, adapters and prompts are compared.", "Other")
     # the subject of the sentence
     assert source_defines("FlashAttention", "FlashAttention exploits the asymmetric GPU memory hierarchy.", "FlashAttention-2: Faster Attention")
+
+
+def test_a_name_ending_a_longer_name_or_a_noun_design_defines_nothing():
+    """"Group DETR, a simple ... approach" says what Group DETR is, not DETR; "the design of
+    efficient vision transformer architectures" introduces nothing."""
+    group = "In this paper, we present Group DETR, a simple yet efficient DETR training approach."
+    assert not source_defines("DETR", group, "Group DETR: Fast DETR Training with Group-Wise One-to-Many Assignment")
+    assert source_defines("Group DETR", group, "Other")
+    design = "As such, there has been significant research recently on the design of efficient vision transformer architectures."
+    assert not source_defines("vision transformer", design, "TurboViT: Generating Fast Vision Transformers")
+    assert source_defines("SN-Net", "Our method, dubbed SN-Net, stitches anchors.", "Other")
+    # an opening word of a sentence is not part of a name
+    assert source_defines("LoRA", "In LoRA, a technique, few weights train.", "Other")
+
+
+def test_strict_leaves_out_a_sentence_that_only_opens_with_the_name():
+    """"CLIP models are trained using contrastive loss" is about CLIP; "Contrastive
+    Language-Image Pre-training (CLIP) stands as one of ..." says what it is."""
+    assert source_defines("CLIP", "CLIP models are trained using contrastive loss.", "Improving CLIP Training")
+    assert not source_defines("CLIP", "CLIP models are trained using contrastive loss.", "Improving CLIP Training", strict=True)
+    says = "Contrastive Language-Image Pre-training (CLIP) stands as one of the most effective and scalable methods."
+    assert source_defines("CLIP", says, "Improving CLIP Training", strict=True)
+
+
+def test_words_of_a_term_may_be_joined_by_hyphens():
+    moe = "Mixture-of-experts (MoE) is becoming popular due to its success in improving the model quality."
+    assert source_defines("mixture of experts", moe, "Other", strict=True)
