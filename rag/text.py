@@ -201,18 +201,27 @@ _LEAD_IN = re.compile(
 )
 
 
+# "we address these issues and propose X": the problem is stated in sentences the answer does not show
+_ADDRESS_AND = re.compile(
+    r"^(we|the\s+authors)\s+(?:address|tackle|solve|overcome|mitigate|alleviate|resolve)\s+" + _BACK
+    + r"\s+and\s+(?=(?:propose|present|introduce|develop|design)\b)",
+    re.I,
+)
+
+
 def without_lead_in(sentence: str) -> str:
     """A paper's sentence without an opening that only links it to its context, so that it
     reads alone in an answer: one pointing back at the sentences before it ("To address this
     challenge, we propose X" -> "We propose X"; "Inspired by this, ...", "To this end, ...") or
     a connective or locator ("Specifically, ...", "Moreover, ...", "In this paper, ..."). Only
     when the opening ends at a comma followed by "we" or "our" (what follows is then the
-    paper's own statement); any other sentence is returned as it is."""
+    paper's own statement); any other sentence is returned as it is. "We address these
+    issues and propose X" -> "We propose X"."""
     m = _LEAD_IN.match(sentence)
-    if not m:
-        return sentence
-    rest = sentence[m.end() :]
-    return rest[0].upper() + rest[1:]
+    if m:
+        rest = sentence[m.end() :]
+        sentence = rest[0].upper() + rest[1:]
+    return _ADDRESS_AND.sub(lambda m: m.group(1) + " ", sentence, count=1)
 
 
 def third_person(sentence: str, *, advice: bool = False) -> str:

@@ -528,7 +528,10 @@ def _explain_named(answer: Answer, cited: dict[int, Source], third: bool, mark_u
     the first sentence of the abstract that states the paper's own work, else its best
     evidence sentence, cited by the paper's reference number (keys of ``cited``). Each quote
     follows the sentence that first names its paper, so that with several papers "the
-    authors" of a quote are the ones just named (the text and ``sentences`` in that order)."""
+    authors" of a quote are the ones just named (the text and ``sentences`` in that order).
+    A sentence that is only the paper's title ("BLSP: Bootstrapping ... Writing [1].") and its
+    quote become one sentence, 'In “BLSP: ...”, the authors propose ... [1].' (the title's row
+    is kept as ``repeated``: the quote says it)."""
     rows = list(answer.sentences)
     answer.sentences, parts, explained = [], [], set()
     for s in rows:  # the text as verify() wrote it, with each quote after the first sentence naming its paper
@@ -537,7 +540,13 @@ def _explain_named(answer: Answer, cited: dict[int, Source], third: bool, mark_u
             parts.append(f"{s.text} {UNSUPPORTED_NOTE}")
         if s.status not in ("cited", "attributed"):
             continue
-        parts.append(with_markers(s.text, s.citations))
+        only = cited.get(s.citations[0]) if len(s.citations) == 1 and s.citations[0] not in explained else None
+        bare = (
+            only is not None and only.evidence is not None and only.evidence.best is not None
+            and normalize_title(s.text) == normalize_title(only.hit.title)
+        )
+        if not bare:
+            parts.append(with_markers(s.text, s.citations))
         for n in s.citations:
             src = cited.get(n)
             if n in explained or src is None or src.evidence is None or src.evidence.best is None:
@@ -545,6 +554,8 @@ def _explain_named(answer: Answer, cited: dict[int, Source], third: bool, mark_u
             explained.add(n)
             ev = _first_contribution(src.evidence.all_sentences) or src.evidence.best
             text = _voice(ev.text, third)
+            if bare:
+                text, s.status = name_paper(src.hit.title, text), "repeated"
             parts.append(with_markers(text, [n]))
             _add_quoted(answer, src, ev, n, text)
     answer.text = " ".join(parts)
@@ -621,6 +632,8 @@ def _require_definition(
     using contrastive loss") does not: it backed "CLIP is a language model trained using
     contrastive loss"."""
     name = defined_name(sentence, question)
+    if name is None and re.match(r"^\W*(?:it|they)\s+(?:is|are|was|were|refers\s+to|stands\s+for)\b", sentence, re.I):
+        name = asked_term(question)  # "what is lora" -> "It is a widely used method ...": the pronoun is the term
     if name is None or not is_term(name, [t for src in by_number.values() for t in (src.hit.title, evidence[src.n].text)]):
         return
     strict = any(
