@@ -240,7 +240,11 @@ def name_paper(title: str, sentence: str) -> str:
     """``sentence`` of the paper ``title``, opened with the paper's name so that it reads on its
     own among sentences about other papers: 'In “Title”, the authors propose …'. The sentence's
     first word is lowercased when it is a common word, or when it is capitalised only (no capitals
-    inside, "GNNPipe") and not a word of the title (a name: "Monolith")."""
+    inside, "GNNPipe") and not a word of the title (a name: "Monolith"). "This paper is ..."
+    becomes '“Title” is ...'."""
+    this = re.match(r"(?:this|the)\s+(?:paper|work|study|article)\s+", sentence, re.I)
+    if this:  # "This paper is the first study ..." -> '“Title” is the first study ...'
+        return f"“{title}” {sentence[this.end():]}".rstrip()
     first, _, rest = sentence.partition(" ")
     title_words = {w.strip(":,.()").lower() for w in title.split()}
     if first[1:].islower() and (first.lower() in stopwords() or first.lower() not in title_words):
@@ -529,9 +533,10 @@ def _explain_named(answer: Answer, cited: dict[int, Source], third: bool, mark_u
     evidence sentence, cited by the paper's reference number (keys of ``cited``). Each quote
     follows the sentence that first names its paper, so that with several papers "the
     authors" of a quote are the ones just named (the text and ``sentences`` in that order).
-    A sentence that is only the paper's title ("BLSP: Bootstrapping ... Writing [1].") and its
-    quote become one sentence, 'In “BLSP: ...”, the authors propose ... [1].' (the title's row
-    is kept as ``repeated``: the quote says it)."""
+    A sentence that only names one paper (its title, "BLSP: Bootstrapping ... Writing [1].", or
+    "The work on X is presented in <title> [1].") and its quote become one sentence, 'In
+    “BLSP: ...”, the authors propose ... [1].' (the naming row is kept as ``repeated``: the
+    quote says it)."""
     rows = list(answer.sentences)
     answer.sentences, parts, explained = [], [], set()
     for s in rows:  # the text as verify() wrote it, with each quote after the first sentence naming its paper
@@ -541,10 +546,8 @@ def _explain_named(answer: Answer, cited: dict[int, Source], third: bool, mark_u
         if s.status not in ("cited", "attributed"):
             continue
         only = cited.get(s.citations[0]) if len(s.citations) == 1 and s.citations[0] not in explained else None
-        bare = (
-            only is not None and only.evidence is not None and only.evidence.best is not None
-            and normalize_title(s.text) == normalize_title(only.hit.title)
-        )
+        # every shown row names its paper and says nothing else (the title, or "X is presented in <title>")
+        bare = only is not None and only.evidence is not None and only.evidence.best is not None
         if not bare:
             parts.append(with_markers(s.text, s.citations))
         for n in s.citations:
