@@ -29,11 +29,15 @@ _ASKS_WHAT = re.compile(
 )
 
 
+def _spelled(name: str) -> str:
+    """A pattern for ``name`` whose words may be joined by spaces or hyphens ("mixture of
+    experts" is "Mixture-of-experts")."""
+    return r"[\s-]+".join(re.escape(w) for w in re.split(r"[\s-]+", name.strip()))
+
+
 def _word(name: str) -> str:
-    """``name`` as a word of its own: not inside another name ("Trans-LoRA", "LongLoRA"). Its
-    words may be joined by spaces or hyphens ("mixture of experts" is "Mixture-of-experts")."""
-    pattern = r"[\s-]+".join(re.escape(w) for w in re.split(r"[\s-]+", name.strip()))
-    return rf"(?<![\w-]){pattern}(?![\w-])"
+    """``name`` as a word of its own: not inside another name ("Trans-LoRA", "LongLoRA")."""
+    return rf"(?<![\w-]){_spelled(name)}(?![\w-])"
 
 
 def defined_name(sentence: str, question: str) -> str | None:
@@ -53,6 +57,33 @@ def asked_term(question: str) -> str | None:
     return m.group("term") if m else None
 
 
+_NOT_IN_A_TERM = frozenset("for in on at by with to from and or vs versus between used use uses like".split())
+_WH = frozenset("how why what which when where who whom whose".split())
+
+
+def asked_definition(question: str) -> str | None:
+    """The term ``question`` asks to have defined, when that is all it asks: "what is CLIP",
+    "ok so what is DETR" (the request core, rag/query.py), "What are mixtures of experts?".
+    Not "what is the speedup of GPTQ?" or "what are the limitations of GPTQ?" (a property of
+    a name), "what is GPTQ used for?", "explain how GPTQ works", "what is YOLOv10 latency?"
+    (a figure, rag/figures.py), nor a possessive ("what is GPTQ's speedup"). Pure."""
+    from .figures import asked_figure
+    from .query import request_core
+
+    core = request_core(question)
+    term = asked_term(core)
+    if term is None or asked_figure(core) is not None:
+        return None
+    words = term.split()
+    if words[0].lower() in _WH or any(w.lower() in _NOT_IN_A_TERM or "'" in w or "\u2019" in w for w in words):
+        return None
+    if "of" in (w.lower() for w in words):
+        after = words[[w.lower() for w in words].index("of") + 1 :]
+        if any(any(c.isupper() or c.isdigit() for c in w) for w in after):
+            return None  # "speedup of GPTQ", "the main idea of Group DETR": a property of a name
+    return term
+
+
 def is_term(name: str, texts: Iterable[str]) -> bool:
     """Is ``name`` a term to check: two words or more ("speculative decoding"), or written in
     ``texts`` as a name, with a capital after its first letter or a digit ("LoRA", "GPT-4")?
@@ -70,8 +101,17 @@ def is_term(name: str, texts: Iterable[str]) -> bool:
 # capitalised words that open a sentence or clause without being part of a name
 _NOT_NAME_PARTS = frozenset(
     "in the a an we our this these that here however moreover thus then finally specifically unlike like with "
-    "for to of on by from as at while when where although because since so and or but".split()
+    "for to of on by from as at while when where although because since so and or but recently nowadays today "
+    "currently furthermore additionally hence therefore traditionally typically generally notably importantly overall "
+    "first second existing modern standard original such each both many most".split()
 )
+
+
+def _abbreviates_longer(name: str, after: str) -> bool:
+    """Does ``after`` (the text right after the name) open with an abbreviation of a longer
+    name that contains it ("CLIP (LaCLIP)" in "Language augmented CLIP (LaCLIP), a ...")?"""
+    m = re.match(r"\s*\(([^()]{1,30})\)", after)
+    return m is not None and m.group(1).strip().lower() != name.lower() and name.lower() in m.group(1).lower()
 
 
 def _inside_longer_name(sentence: str, start: int) -> bool:
@@ -87,20 +127,26 @@ def _inside_longer_name(sentence: str, start: int) -> bool:
 def source_defines(name: str, sentence: str, title: str, *, strict: bool = False) -> bool:
     """Does a source define ``name``: its title opens with the name, or ``sentence`` names it
     as a word of its own where a definition starts ("LoRA, a", "LoRA (", "LoRA is", "LoRA:",
-    "LoRA --") or after "we propose/present/introduce/call ..."? A name that ends a longer
-    one ("Group DETR, a simple ... approach" does not say what DETR is) is not defined.
+    "LoRA --"), after "we propose/present/introduce/call ...", or in parentheses after what
+    it stands for ("Detection transformer (DETR) relies on ...")? A name that ends a longer
+    one ("Group DETR, a simple ... approach" does not say what DETR is) or opens the
+    abbreviation of one ("Language augmented CLIP (LaCLIP), a ...") is not defined.
     Unless ``strict``, a sentence that opens with the name as its subject ("FlashAttention
     exploits ...") counts too. Pure."""
     word = _word(name)
     if re.match(rf"^\W*{word}", title, re.I):
         return True
     for m in re.finditer(rf"{word}(?:\)|\s*\([^()]{{1,30}}\))?\s*(?:,\s*(?:a|an|the|which|i\.e\.)\s|:|--|\u2013|\u2014|(?:is|are|refers|stands)\s)", sentence, re.I):
-        if not _inside_longer_name(sentence, m.start()):
+        if not _inside_longer_name(sentence, m.start()) and not _abbreviates_longer(name, sentence[m.start() + len(name):]):
             return True
+    if re.search(rf"[A-Za-z][\w-]*\s+\(\s*{_spelled(name)}s?\s*\)", sentence, re.I):
+        return True  # spelled out: "Detection transformer (DETR) relies on ...", "large language models (LLMs)"
     if not strict and re.match(rf"^\W*(?:the\s+)?{word}\s+[a-z]", sentence, re.I):
         return True  # the sentence's subject: "FlashAttention exploits the asymmetric GPU memory hierarchy ..."
     # "we propose X", "a method called X"; not the noun ("on the design of efficient vision transformers")
-    for m in re.finditer(rf"(?:\b(?:we|authors|paper|work|study)\s+(?:[a-z]+\s+)?{INTRODUCING}|\b(?:called|named|dubbed|termed|coined))\s+(?:[\w-]+\s+){{0,3}}?({word})", sentence, re.I):
-        if not _inside_longer_name(sentence, m.start(m.lastindex)):
+    # between the verb and the name, words like "a new" but not "to finetune" or "a variant of"
+    between = r"(?:(?!(?:to|of|for|on|in|with|from|by|and|or)\b)[\w-]+\s+){0,3}?"
+    for m in re.finditer(rf"(?:\b(?:we|authors|paper|work|study)\s+(?:[a-z]+\s+)?{INTRODUCING}|\b(?:called|named|dubbed|termed|coined))\s+{between}({word})", sentence, re.I):
+        if not _inside_longer_name(sentence, m.start(m.lastindex)) and not _abbreviates_longer(name, sentence[m.end(m.lastindex):]):
             return True
     return False

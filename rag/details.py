@@ -95,6 +95,18 @@ def names_detail(text: str, detail: Detail) -> bool:
     return any(word.startswith(stem) for word in set(tokenize(text)) for stem in detail.stems)
 
 
+def _squash(text: str) -> str:
+    """``text`` lower-cased with everything but letters and digits removed: "LLaMA-2" -> "llama2"."""
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def _looks_named(word: str) -> bool:
+    """A name by its letters: a capital or digit after the first letter ("AWQ", "ImageNet",
+    "A100", "GPT2"), not a word that is only capitalised ("Need", "English", "Twitter")."""
+    rest = word.removesuffix("'s").removesuffix("\u2019s")[1:]
+    return any(c.isupper() or c.isdigit() for c in rest)
+
+
 # a paper's own name ("GPTQ", "YOLOv10") is used by the paper and at most one other; "AutoML"
 # or "ConvNets" in a title is a field's word (3 papers or more), not the paper's name
 OWN_NAME_MAX_DF = 2
@@ -108,9 +120,11 @@ def unmentioned_names(
     paper_df: Callable[[str], int],
     is_title_name: Callable[[str], bool],
 ) -> list[str]:
-    """The names ``question`` writes (:func:`rag.lexical.name_words`: "AWQ", "ImageNet",
-    "A100") that ``paper_text`` (the title and abstract of the paper the question names)
-    never uses, neither as a stemmed term nor as a lower-cased substring ("Llama2-7b").
+    """The names ``question`` writes (:func:`rag.lexical.name_words` with a capital or digit
+    inside: "AWQ", "ImageNet", "A100"; not "Need" or "English") that ``paper_text`` (the
+    title and abstract of the paper the question names) never uses: not as a stemmed term,
+    not as a lower-cased substring ("Llama2-7b"), not with hyphens and spaces removed
+    ("CIFAR10" for "CIFAR-10", "LLaMA-2" for "LLaMA2") nor without a plural s ("GNNs").
 
     A name that may be another paper's own is left out, since a question naming two papers
     compares them rather than asks the first for something it lacks: a word some title in
@@ -119,18 +133,24 @@ def unmentioned_names(
     word (``paper_df`` at most 2 for a stem) that one of them uses ("RegionSpot", named only
     in its own abstract). Tokens of one character ("70B" -> "b") are not names. Pure."""
     text = paper_text.lower()
+    squashed = _squash(paper_text)
     terms = set(tokenize(paper_text))
     other_titles = {w.lower() for title, _ in other_papers for w in words(title)}
     other_text = " ".join(f"{title} {abstract}" for title, abstract in other_papers).lower()
     out: list[str] = []
     for name in name_words(question):
+        if not _looks_named(name):
+            continue  # "Need", "Plain English", "Twitter": a capital alone does not make a name here
         stems = [s for s in tokenize(name) if len(s) > 1]
-        low = name.lower().removesuffix("'s")
-        if not stems or terms & set(stems) or low in text or name in out:
+        low = name.lower().removesuffix("'s").removesuffix("\u2019s")
+        bare = _squash(low)
+        if not stems or terms & set(stems) or low in text or name.removesuffix("'s") in out:
             continue
+        if bare in squashed or (bare.endswith("s") and len(bare) > 3 and bare[:-1] in squashed):
+            continue  # "CIFAR10" is "CIFAR-10", "LLaMA-2" is "LLaMA2", "GNNs" is "GNN"
         if is_title_name(low) or low in other_titles:
             continue
         if any(0 < paper_df(s) <= 2 for s in stems) and low in other_text:
             continue
-        out.append(name)
+        out.append(name.removesuffix("'s").removesuffix("\u2019s"))
     return out

@@ -40,19 +40,25 @@ _POINTING = frozenset(tokenize("more about first second third last one ones othe
 
 _WORKS = r"(?:papers?|works?|research|stud(?:y|ies)|articles?|publications?|literature)"
 _ABOUT = r"(?:on|about|regarding|into|covering|for|that|which|where)"
+# words a question opens with, after a filler ("so what is ...", "um, how does ...", "any idea how ...")
+_OPENING = r"(?:what|what's|whats|which|how|why|where|who|when|is|are|does|do|did|can|could|should|would|will|any|anyone|tell|i|i'm|so|has|have)"
 _FRAMING = re.compile(
     r"(?:"
     r"(?:hi|hey|hello)(?![\w'-])[\s,!.]*"
-    r"|(?:please|pls|okay|ok|so|um+|hmm+|btw|well)(?![\w'-])[\s,!.]*"
+    r"|(?:please|pls)(?![\w'-])[\s,!.]*"
+    # a filler is framing only before a comma or a question's first word ("So far, ...", "Well posed
+    # problems", "OK VQA" are content)
+    r"|(?:okay|ok|so|um+|hmm+|btw|well)(?:\s*[,!.]+\s*|\s+(?=" + _OPENING + r"\b))"
     r"|quick\s+(?:q|question)(?![\w'-])\s*[:,-]?\s*|(?:q|question)\s*:\s*"
-    r"|(?:just\s+)?(?:curious|wondering)(?![\w'-])\s*[:,-]?\s*(?:(?:if|whether|about)\s+)?"
+    r"|(?:just\s+)?(?:curious|wondering)(?:\s*[:,-]\s*|\s+(?:if|whether|about)\s+)"
     r"|i\s+(?:was|am|'m)\s+wondering\s+(?:if|whether|about)\s+|i'?m\s+wondering\s+(?:if|whether|about)\s+"
     r"|(?:does\s+)?any(?:one|body)\s+know\s+(?:of\s+)?(?:if\s+|whether\s+)?(?:any\s+)?(?:" + _WORKS + r"\s+" + _ABOUT + r"\s+)?"
     r"|(?:has|have)\s+any(?:one|body)\s+(?:ever\s+)?(?:(?:tried|seen|done|studied|looked\s+at|worked\s+on)\s+)?"
-    r"|any\s+ideas?(?![\w'-])\s*(?:on\s+|about\s+|whether\s+|if\s+)?"
+    r"|any\s+ideas?(?:\s+(?:on|about|whether|if)\s+|\s*[:,-]\s*|\s+(?=" + _OPENING + r"\b))"
     r"|can\s+(?:someone|anyone|somebody)\s+(?:please\s+)?(?:explain|tell\s+me)\s+(?:about\s+)?"
-    r"|i\s+(?:need|want)\s+(?:some\s+|a\s+|an\s+)?(?:" + _WORKS + r"\s+" + _ABOUT + r"\s+)?"
-    r"|(?:looking|searching)\s+for\s+(?:some\s+|any\s+)?(?:" + _WORKS + r"\s+" + _ABOUT + r"\s+)?"
+    r"|i\s+(?:need|want)\s+(?!to\b)(?:some\s+|a\s+|an\s+)?(?:" + _WORKS + r"\s+" + _ABOUT + r"\s+)?"
+    r"|looking\s+for\s+(?:some\s+|any\s+)?(?:" + _WORKS + r"\s+" + _ABOUT + r"\s+)?"
+    r"|searching\s+for\s+(?:some\s+|any\s+)?" + _WORKS + r"\s+" + _ABOUT + r"\s+"
     r"|(?:can|could|would|will)\s+you\s+(?:please\s+)?(?:help\s+me\s+)?"
     r"|do\s+you\s+(?:have|know)\s+(?:of\s+)?(?:any(?:thing)?\s+)?(?:good\s+)?(?:" + _WORKS + r"\s+)?(?:" + _ABOUT + r"\s+)?"
     r"|(?:tell|show|give|point)\s+me\s+(?:to\s+)?(?:about\s+)?(?:some\s+|any\s+)?(?:" + _WORKS + r"\s+" + _ABOUT + r"\s+)?"

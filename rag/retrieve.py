@@ -164,6 +164,7 @@ class SearchIndex:
             return False
         own = title_names(chunks[0].title)
         for w in words(query):
+            w = w.removesuffix("'s").removesuffix("\u2019s")  # "GPTQ's speedup" names GPTQ
             stems = tokenize(w)
             if w.lower() in own and stems and all(0 < self.paper_df(s) <= max_df for s in stems):
                 return True

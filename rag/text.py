@@ -204,7 +204,7 @@ _LEAD_IN = re.compile(
 # "we address these issues and propose X": the problem is stated in sentences the answer does not show
 _ADDRESS_AND = re.compile(
     r"^(we|the\s+authors)\s+(?:address|tackle|solve|overcome|mitigate|alleviate|resolve)\s+" + _BACK
-    + r"\s+and\s+(?=(?:propose|present|introduce|develop|design)\b)",
+    + r"\s*,?\s+and\s+(?=(?:propose|present|introduce|develop|design)\b)",
     re.I,
 )
 

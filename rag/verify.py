@@ -30,10 +30,11 @@ from typing import NamedTuple
 
 from .citations import Decision, decide, is_abstention, renumber, split_answer, strip_markers, with_markers
 from .corpus import normalize_title
-from .definitions import asked_term, defined_name, is_term, source_defines
+from .definitions import asked_definition, defined_name, is_term, source_defines
 from .evidence import EvidenceSentence, leans_on_previous, points_back, roles
 from .figures import Figure, asked_figure, gives_figure
 from .lexical import stopwords, tokenize
+from .query import request_core
 from .relevance import (
     adds_nothing,
     asks_for_paper,
@@ -67,7 +68,7 @@ def extractive(
         chosen = _nearly_as_relevant(ranked, a.extractive_margin)[: a.extractive_sentences]
     else:
         first, _ = ranked[0]
-        term = asked_term(answer.question)
+        term = asked_definition(answer.question)
         defining = _defining(ranked, term) if term else None
         if defining is not None:
             # "what is lora": the source that says what LoRA is, not the first one that mentions it
@@ -127,11 +128,11 @@ def _defining(
 
 
 def lead_definition(answer: Answer, sources: list[Source], settings: Settings) -> Answer:
-    """A "what is X" answer (rag/definitions.py ``asked_term``) whose shown sentences do not
+    """A "what is X" answer (rag/definitions.py ``asked_definition``) whose shown sentences do not
     say what X is, while a source it cites does ("Contrastive Language-Image Pre-training
     (CLIP) stands as one of the most effective ... methods"), opens with that sentence, quoted
     and cited. Without it, "what is CLIP" was answered with what LaCLIP changes about CLIP."""
-    term = asked_term(answer.question)
+    term = asked_definition(answer.question)
     if term is None or answer.abstained or not answer.references:
         return answer
     shown = [s for s in answer.sentences if s.status in ("cited", "attributed")]
@@ -158,7 +159,8 @@ def lead_definition(answer: Answer, sources: list[Source], settings: Settings) -
         contribution = _first_contribution(first.evidence.all_sentences) if first is not None and first.evidence else None
         if first is None or contribution is None:
             return answer
-        found, note = (first, contribution), undefined_note(term)
+        plural = re.match(r"\W*what\s+are\b", request_core(answer.question), re.I) is not None
+        found, note = (first, contribution), undefined_note(term, plural=plural)
     src, ev = found
     n = cited[src.hit.paper_id]
     ref = next(r for r in answer.references if r.n == n)
@@ -185,9 +187,9 @@ def _shift_references(answer: Answer, by: int) -> None:
         r.n += by
 
 
-def undefined_note(term: str) -> str:
-    """What a "what is X" answer says first when no abstract found says what X is."""
-    return f"None of the abstracts found says what {term} is."
+def undefined_note(term: str, *, plural: bool = False) -> str:
+    """What a "what is X" answer says first when no abstract found says what X is (are)."""
+    return f"None of the abstracts found says what {term} {'are' if plural else 'is'}."
 
 
 def _best_evidence(sources: list[Source]) -> list[tuple[Source, EvidenceSentence]]:
@@ -242,7 +244,7 @@ def name_paper(title: str, sentence: str) -> str:
     first word is lowercased when it is a common word, or when it is capitalised only (no capitals
     inside, "GNNPipe") and not a word of the title (a name: "Monolith"). "This paper is ..."
     becomes '“Title” is ...'."""
-    this = re.match(r"(?:this|the)\s+(?:paper|work|study|article)\s+", sentence, re.I)
+    this = re.match(r"(?:this|the)\s+(?:paper|work|study|article)\s+(?=(?:is|was|\w+s)\b)(?!(?:of|as|has)\b)", sentence, re.I)
     if this:  # "This paper is the first study ..." -> '“Title” is the first study ...'
         return f"“{title}” {sentence[this.end():]}".rstrip()
     first, _, rest = sentence.partition(" ")
@@ -635,8 +637,8 @@ def _require_definition(
     using contrastive loss") does not: it backed "CLIP is a language model trained using
     contrastive loss"."""
     name = defined_name(sentence, question)
-    if name is None and re.match(r"^\W*(?:it|they)\s+(?:is|are|was|were|refers\s+to|stands\s+for)\b", sentence, re.I):
-        name = asked_term(question)  # "what is lora" -> "It is a widely used method ...": the pronoun is the term
+    if name is None and re.match(r"^\W*(?:it|they)\s+(?:is|are|was|were)\s+(?:an?|the|one|some)\s|^\W*(?:it|they)\s+(?:refers?\s+to|stands?\s+for)\b", sentence, re.I):
+        name = asked_definition(question)  # "what is lora" -> "It is a widely used method ...": the pronoun is the term
     if name is None or not is_term(name, [t for src in by_number.values() for t in (src.hit.title, evidence[src.n].text)]):
         return
     strict = any(

@@ -593,6 +593,8 @@ def test_name_paper_opens_a_quoted_sentence_with_the_paper():
     assert name_paper("OmniFlatten", "OmniFlatten is a GPT model.") == "In “OmniFlatten”, OmniFlatten is a GPT model."
     assert name_paper("T", "We train.") == "In “T”, we train."
     assert name_paper("T", "This paper is the first empirical study of X.") == "“T” is the first empirical study of X."
+    assert name_paper("T", "This work presents X.") == "“T” presents X."
+    assert name_paper("T", "The study of protein folding remains open.") == "In “T”, the study of protein folding remains open."
     assert name_paper("BigNAS: Big Models", "Without retraining, it works.") == "In “BigNAS: Big Models”, without retraining, it works."
     assert name_paper("Monolith: Real Time Recommendation", "Monolith trains.") == "In “Monolith: Real Time Recommendation”, Monolith trains."
     assert name_paper("X", "GNNPipe is fast.") == "In “X”, GNNPipe is fast."
@@ -674,9 +676,10 @@ def test_verification_with_a_focus_leaves_out_sentences_of_other_sources(full_in
 def test_what_is_a_name_is_answered_by_the_source_that_defines_it(full_index, retriever):
     """"what is lora", 2026-12-05: the 0.5B model wrote "Lora is <sentence of the source>" for
     each of three sources; only "Tracking Meets LoRA" says what LoRA is ("adapting LoRA, a
-    technique that ..."). The other two sentences ("Lora is a lossless, nearly data-free
+    technique that ...") or spells it out (Trans-LoRA: "Low-rank adapters (LoRA) and their
+    variants are ..."). The other two sentences ("Lora is a lossless, nearly data-free
     transfer of LoRAs" from Trans-LoRA) are not shown, and an extractive answer leads with the
-    source that defines the term (rag/definitions.py)."""
+    first source that defines the term (rag/definitions.py)."""
     settings, _ = full_index
     question = "what is lora"
     hits = retriever.search(question, k=settings.answer.max_sources)
@@ -688,14 +691,17 @@ def test_what_is_a_name_is_answered_by_the_source_that_defines_it(full_index, re
         f"Lora is a method that reduces communication costs by up to 10x over vanilla LoRA [{cellm}]."
     )
     answer = Answerer(settings, retriever=retriever, llm=scripted_llm(settings, default=draft)).ask(question)
-    assert "a technique that fine-tunes a small subset of model parameters" in answer.text
+    # the model's one supported sentence cites Tracking Meets LoRA, not the first paper, so the
+    # answer quotes the first paper that says what LoRA is: Trans-LoRA, which spells it out
+    # ("Low-rank adapters (LoRA) and their variants are popular ... techniques")
+    assert answer.text.startswith("Low-rank adapters (LoRA) and their variants are popular"), answer.text
     assert "Lora is a lossless" not in answer.text and "Lora is a method that reduces" not in answer.text
-    assert answer.references[0].title.startswith("Tracking Meets LoRA")
+    assert answer.references[0].title.startswith("Trans-LoRA")
     check_references(answer, retriever)
     # nothing the model says survives: the extractive answer quotes the defining source first
     bare = Answerer(settings, retriever=retriever, llm=scripted_llm(settings, default=draft.split(". ", 1)[1])).ask(question)
-    assert bare.references and bare.references[0].title.startswith("Tracking Meets LoRA"), bare.text
-    assert "adapting LoRA, a technique" in bare.text
+    assert bare.text.startswith("Low-rank adapters (LoRA) and their variants are popular"), bare.text
+    assert "Lora is a lossless" not in bare.text and "Lora is a method that reduces" not in bare.text
 
 
 def test_what_is_answer_says_what_the_term_is_or_that_no_abstract_does(full_index, retriever):
@@ -703,28 +709,51 @@ def test_what_is_answer_says_what_the_term_is_or_that_no_abstract_does(full_inde
     contrastive loss [1]" from LaCLIP's "CLIP models are trained using contrastive loss", while
     the same abstract says what CLIP is ("Contrastive Language-Image Pre-training (CLIP) stands
     as ..."): that sentence now leads the answer and the made-up one is not shown. "what is
-    DETR": no abstract found says what DETR is (Group DETR is a way to train it), and the
-    answer says so before what Group DETR does."""
+    DETR?": Group DETR's "DETR is a simple ... approach" is not shown (that is Group DETR),
+    its "Detection transformer (DETR) relies on ..." leads. "what is gaussian splatting": no
+    abstract found says what it is (EndoGaussian builds on it), and the answer says so."""
     settings, _ = full_index
-    question = "what is CLIP"
-    hits = retriever.search(question, k=settings.answer.max_sources)
-    lac = next(i + 1 for i, h in enumerate(hits) if h.title.startswith("Improving CLIP Training"))
-    draft = (
-        f"CLIP is a language model trained using contrastive loss [{lac}]. "
-        f"The authors introduce Language augmented CLIP (LaCLIP), a simple yet highly effective approach to enhance CLIP training through language rewrites [{lac}]."
-    )
-    answer = Answerer(settings, retriever=retriever, llm=scripted_llm(settings, default=draft)).ask(question)
-    assert answer.text.startswith("Contrastive Language-Image Pre-training (CLIP) stands as one of"), answer.text
-    assert "CLIP is a language model" not in answer.text
-    check_references(answer, retriever)
 
-    question = "what is DETR?"
-    hits = retriever.search(question, k=settings.answer.max_sources)
-    group = next(i + 1 for i, h in enumerate(hits) if h.title.startswith("Group DETR"))
-    draft = f"DETR is a simple yet efficient DETR training approach that introduces a group-wise way for one-to-many assignment [{group}]."
-    answer = Answerer(settings, retriever=retriever, llm=scripted_llm(settings, default=draft)).ask(question)
-    assert answer.text.startswith("None of the abstracts found says what DETR is."), answer.text
-    assert "DETR is a simple" not in answer.text and "Group DETR" in answer.text
+    def answer_to(question: str, title: str, *sentences: str):
+        """The answer to ``question`` when the model writes ``sentences``, each citing the source titled ``title``."""
+        hits = retriever.search(question, k=settings.answer.max_sources)
+        n = next(i + 1 for i, h in enumerate(hits) if h.title.startswith(title))
+        draft = " ".join(f"{s} [{n}]." for s in sentences)
+        answer = Answerer(settings, retriever=retriever, llm=scripted_llm(settings, default=draft)).ask(question)
+        check_references(answer, retriever)
+        return answer.text
+
+    text = answer_to(
+        "what is CLIP", "Improving CLIP Training", "CLIP is a language model trained using contrastive loss",
+        "The authors introduce Language augmented CLIP (LaCLIP), a simple yet highly effective approach to enhance CLIP training through language rewrites",
+    )
+    assert text.startswith("Contrastive Language-Image Pre-training (CLIP) stands as one of") and "CLIP is a language model" not in text, text
+    text = answer_to("what is DETR?", "Group DETR", "DETR is a simple yet efficient DETR training approach that introduces a group-wise way for one-to-many assignment")
+    assert text.startswith("Detection transformer (DETR) relies on one-to-one assignment"), text
+    assert "DETR is a simple" not in text and "Group DETR" in text
+    text = answer_to("what is gaussian splatting", "EndoGaussian", "Gaussian splatting is a real-time endoscopic scene reconstruction framework")
+    assert text.startswith("None of the abstracts found says what gaussian splatting is.") and "Gaussian splatting is a real-time" not in text, text
+
+
+def test_a_defining_source_the_answer_did_not_cite_becomes_its_first_reference(answerer, retriever):
+    """"what is CLIP" answered only from the mask-adapted CLIP paper: LaCLIP's sentence that says
+    what CLIP is opens the answer as [1], and the cited paper moves to [2] in the text, the
+    sentences' citations and the references alike (rag/verify.py lead_definition)."""
+    from rag.answer import Answer, RetrievedPaper, evidence_sources
+    from rag.verify import lead_definition
+
+    question = "what is CLIP"
+    hits = retriever.search(question, k=answerer.settings.answer.max_sources)
+    sources = evidence_sources(hits, answerer.evidence(question, hits), answerer.settings)
+    mask = next(s for s in sources if "Mask-adapted CLIP" in s.hit.title)
+    draft = f"The authors identify the performance bottleneck of this paradigm to be the pre-trained CLIP model, since it does not perform well on masked images [{mask.n}]."
+    answer = answerer.verify(draft, sources, [RetrievedPaper.from_hit(h) for h in hits], Answer(question=question, text="", model="t", settings_hash="x"))
+    assert [r.title for r in answer.references] == [mask.hit.title] and answer.text.endswith("[1]."), answer.text
+    answer = lead_definition(answer, sources, answerer.settings)
+    assert answer.text.startswith("Contrastive Language-Image Pre-training (CLIP) stands as one of") and answer.text.endswith("[2]."), answer.text
+    assert [(r.n, r.title.split(":")[0][:20]) for r in answer.references] == [(1, "Improving CLIP Train"), (2, "Open-Vocabulary Sema")]
+    assert [s.citations for s in answer.sentences if s.status == "cited" or s.status == "attributed"] == [[1], [2]]
+    assert {r.paper_id: r.cited_as for r in answer.retrieved if r.cited_as} == {answer.references[0].paper_id: 1, mask.hit.paper_id: 2}
     check_references(answer, retriever)
 
 

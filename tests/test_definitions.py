@@ -1,6 +1,8 @@
 """rag/definitions.py: exact values on the sentences of a real "what is lora" answer."""
 
-from rag.definitions import defined_name, is_term, source_defines
+import pytest
+
+from rag.definitions import asked_definition, defined_name, is_term, source_defines
 
 Q = "what is lora"
 
@@ -75,3 +77,36 @@ def test_strict_leaves_out_a_sentence_that_only_opens_with_the_name():
 def test_words_of_a_term_may_be_joined_by_hyphens():
     moe = "Mixture-of-experts (MoE) is becoming popular due to its success in improving the model quality."
     assert source_defines("mixture of experts", moe, "Other", strict=True)
+
+
+def test_introducing_or_abbreviating_a_longer_name_defines_nothing():
+    """"We propose to finetune CLIP ...", "a variant of CLIP", "Language augmented CLIP
+    (LaCLIP), a ..." are about CLIP without saying what it is; a name spelled out before it
+    in parentheses is said ("Detection transformer (DETR)")."""
+    for s in ["We propose to finetune CLIP on masked regions.", "We introduce a variant of CLIP that works.",
+              "In this paper, we introduce Language augmented CLIP (LaCLIP), a simple yet highly effective approach."]:
+        assert not source_defines("CLIP", s, "Other", strict=True), s
+    assert source_defines("DETR", "Detection transformer (DETR) relies on one-to-one assignment.", "Other", strict=True)
+    assert source_defines("LLM", "Recent large language models (LLMs) are strong.", "Other", strict=True)
+    assert source_defines("LoRA", "Nowadays LoRA is widely used.", "Other", strict=True)  # an opening adverb is no name
+
+
+@pytest.mark.parametrize(
+    "question, term",
+    [
+        ("what is CLIP", "CLIP"),
+        ("ok so what is DETR", "DETR"),
+        ("quick q: what is LoRA?", "LoRA"),
+        ("What are mixtures of experts?", "mixtures of experts"),
+        ("explain knowledge distillation", "knowledge distillation"),
+        # a property of a name, a use, a figure, a how: not a definition
+        ("what is the speedup of GPTQ?", None),
+        ("what are the limitations of GPTQ?", None),
+        ("What is GPTQ used for?", None),
+        ("what is YOLOv10 latency?", None),
+        ("explain how GPTQ works", None),
+        ("what is GPTQ's speedup", None),
+    ],
+)
+def test_asked_definition(question, term):
+    assert asked_definition(question) == term

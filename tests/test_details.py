@@ -74,3 +74,12 @@ def test_unmentioned_names_leave_out_other_papers_names():
     # a common name other papers use is still one GPTQ lacks
     others = [("A Detector", "Results on ImageNet and COCO.")]
     assert _unmentioned("any numbers for GPTQ on ImageNet?", others=others, df={"imagenet": 40}) == ["ImageNet"]
+
+
+def test_unmentioned_names_need_a_name_and_match_it_in_any_spelling():
+    """A word that is only capitalised is not a name ("Need", "Plain English"); a name the
+    abstract writes with or without hyphens, or in the singular, is mentioned."""
+    assert _unmentioned("Does GPTQ Need Calibration Data, in Plain English?") == []
+    assert _unmentioned("GPTQ on OPT175B and BLOOM 176B?") == []  # "OPT-175B", "BLOOM-176B"
+    assert _unmentioned("GPTQ on BLOOMs?") == []
+    assert _unmentioned("GPTQ's speedup vs AWQ's?") == ["AWQ"]

@@ -26,10 +26,20 @@ from rag.query import request_core
         ("looking for an SVD-based way to initialise adapters", "an SVD-based way to initialise adapters"),
         ("just curious, does pruning help LLMs?", "does pruning help LLMs?"),
         ("ok so what is DETR", "what is DETR"),
-        # a filler word is a word only on its own: "well-known", "so-called", "OK-VQA" are content
+        ("I want to learn more about speculative decoding", "speculative decoding"),
+        ("I need to know about LoRA", "LoRA"),
+        ("searching for papers on KV cache", "KV cache"),
+        # a filler is framing only before a comma or a question's first word, and "searching for",
+        # "any idea", "curious" only with what makes them framing: otherwise they are content
         ("well-known results on ImageNet", "well-known results on ImageNet"),
         ("so-called lottery tickets", "so-called lottery tickets"),
         ("OK-VQA results of BLIP", "OK-VQA results of BLIP"),
+        ("OK VQA results", "OK VQA results"),
+        ("Well posed problems in RL", "Well posed problems in RL"),
+        ("So far, what beats GPTQ?", "So far, what beats GPTQ?"),
+        ("Searching for Efficient Multi-Stage Vision Transformers", "Searching for Efficient Multi-Stage Vision Transformers"),
+        ("any idea generation papers?", "any idea generation papers?"),
+        ("curious case of neural text degeneration", "curious case of neural text degeneration"),
         # content is never removed: a question that starts with content keeps it, as typed
         ("duplicated targets help DETR converge sooner?", "duplicated targets help DETR converge sooner?"),
         ("how do I prune a network without fine-tuning?", "how do I prune a network without fine-tuning?"),

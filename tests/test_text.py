@@ -66,6 +66,11 @@ def test_third_person(sentence, said):
         ("To this end, we introduce ECO-M2F.", "We introduce ECO-M2F."),
         ("In this paper, we present Monolith.", "We present Monolith."),
         ("Specifically, our method masks patches.", "Our method masks patches."),
+        # "we address <what came before> and propose X": the problem is in sentences not shown
+        ("In this paper, we address these issues and propose the BLSP approach.", "We propose the BLSP approach."),
+        ("We address this challenge, and propose GPTQ, a new method.", "We propose GPTQ, a new method."),
+        ("We address these issues by proposing X.", "We address these issues by proposing X."),
+        ("We propose X and address these issues.", "We propose X and address these issues."),
         # the opening carries content, contrasts, or is not followed by the paper's own statement
         ("Inspired by the stealthiness of backdoor attacks, we propose X.", "Inspired by the stealthiness of backdoor attacks, we propose X."),
         ("However, we find the opposite.", "However, we find the opposite."),
