@@ -32,7 +32,7 @@ def test_question_sets_pass_their_checker(name):
 
 @pytest.mark.parametrize(
     "checker, files",
-    [("check_users3.py", []), ("check_users4.py", []), ("check_users5.py", []), ("check_paraphrase.py", ["paraphrase_tune.jsonl", "paraphrase_test.jsonl"])],
+    [("check_users3.py", []), ("check_users4.py", []), ("check_users5.py", []), ("check_users6.py", []), ("check_paraphrase.py", ["paraphrase_tune.jsonl", "paraphrase_test.jsonl"])],
 )
 def test_question_sets_with_their_own_checker_pass_it(checker, files):
     proc = subprocess.run([sys.executable, str(DEV.parent / checker), *(str(DEV.parent / f) for f in files)], capture_output=True, text=True)
