@@ -201,6 +201,13 @@ _LEAD_IN = re.compile(
 )
 
 
+# two openings in a row, the second without its comma: "To address this challenge, in this paper we study ..."
+_CHAINED = re.compile(
+    r"^(?:(?:to|in\s+order\s+to)\s+(?:address|overcome|tackle|solve|mitigate|alleviate|resolve)\s+" + _BACK + r"|to\s+this\s+end)"
+    r"\s*,\s+in\s+this\s+(?:paper|work|study)\s*,?\s+(?=(?:we|our)\b)",
+    re.I,
+)
+
 # "we address these issues and propose X": the problem is stated in sentences the answer does not show
 _ADDRESS_AND = re.compile(
     r"^(we|the\s+authors)\s+(?:address|tackle|solve|overcome|mitigate|alleviate|resolve)\s+" + _BACK
@@ -218,6 +225,8 @@ def without_lead_in(sentence: str) -> str:
     paper's own statement); any other sentence is returned as it is. "We address these
     issues and propose X" -> "We propose X"."""
     m = _LEAD_IN.match(sentence)
+    if m is None:
+        m = _CHAINED.match(sentence)
     if m:
         rest = sentence[m.end() :]
         sentence = rest[0].upper() + rest[1:]

@@ -71,6 +71,8 @@ def test_third_person(sentence, said):
         ("We address this challenge, and propose GPTQ, a new method.", "We propose GPTQ, a new method."),
         ("We address these issues by proposing X.", "We address these issues by proposing X."),
         ("We propose X and address these issues.", "We propose X and address these issues."),
+        ("To address this challenge, in this paper we study how to reduce I/O.", "We study how to reduce I/O."),
+        ("To this end, in this work, we introduce X.", "We introduce X."),
         # the opening carries content, contrasts, or is not followed by the paper's own statement
         ("Inspired by the stealthiness of backdoor attacks, we propose X.", "Inspired by the stealthiness of backdoor attacks, we propose X."),
         ("However, we find the opposite.", "However, we find the opposite."),
