@@ -39,6 +39,18 @@ def test_question_sets_with_their_own_checker_pass_it(checker, files):
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def test_users6_checker_fails_a_lookup_in_the_papers_own_words(tmp_path):
+    """users6 makes the lookup overlap limit an error (check_users3 LOOKUP_OVERLAP_IS_ERROR):
+    a lookup that repeats its gold title fails the set."""
+    rows = [json.loads(line) for line in (DEV.parent / "users6.jsonl").read_text().splitlines()]
+    lookup = next(r for r in rows if r["type"] == "lookup")
+    lookup["question"] = lookup["gold_titles"][0]
+    bad = tmp_path / "users6.jsonl"
+    bad.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    proc = subprocess.run([sys.executable, str(DEV.parent / "check_users6.py"), str(bad)], capture_output=True, text=True)
+    assert proc.returncode == 1 and f"{lookup['id']}: lookup shares > 2 content words" in proc.stdout, proc.stdout
+
+
 @pytest.mark.parametrize(
     "change, message",
     [

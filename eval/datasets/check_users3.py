@@ -26,6 +26,8 @@ KEYS = ["id", "type", "question", "gold_titles", "reference_answer",
 COUNTS = {"lookup": 35, "detail": 15, "multi": 10, "unanswerable": 20}
 PREFIX = "u3"  # ids run PREFIX-001 .. PREFIX-<sum of COUNTS>
 MAX_LOOKUP_OVERLAP = None  # when set: lookups sharing more content words are listed as a warning
+LOOKUP_OVERLAP_IS_ERROR = False  # when True: ... and the set fails (check_users6)
+FRAMING = None  # a compiled regex of conversational lead-ins: when set, main() first reports them
 SUFFIXES = ()  # suffixes stripped from content words before counting overlap (check_users4 sets them)
 MIN_WORDS, MAX_WORDS = 3, 14  # question length limits (check_users5 raises the upper one)
 
@@ -92,6 +94,24 @@ def content_words(text):
     return {stem(w) for w in words(text) if len(w) >= 3 and w not in STOP}
 
 
+def framing_report(items):
+    """Per type: questions opening with a lead-in of FRAMING, and ending with "?" (informational)."""
+    types, framed, qmark = Counter(), Counter(), Counter()
+    for it in items:
+        try:
+            t, q = it["type"], it["question"].strip()
+        except (KeyError, TypeError, AttributeError):
+            continue  # main() reports the item
+        types[t] += 1
+        framed[t] += bool(FRAMING.match(q))
+        qmark[t] += q.endswith("?")
+    print("Conversational framing / question mark (informational):")
+    for t in types:
+        print(f"  {t:12s} n={types[t]:2d}  framed={framed[t]:2d}  ends with '?'={qmark[t]:2d}")
+    print(f"  {'all':12s} n={sum(types.values()):2d}  framed={sum(framed.values()):2d}  "
+          f"ends with '?'={sum(qmark.values()):2d}\n")
+
+
 def main():
     path = sys.argv[1] if len(sys.argv) > 1 else DEFAULT
     papers = load_seeds()
@@ -106,6 +126,8 @@ def main():
                 items.append(json.loads(line))
             except json.JSONDecodeError as e:
                 errors.append(f"line {n}: bad JSON ({e})")
+    if FRAMING is not None:
+        framing_report(items)
 
     ids = Counter(it.get("id") for it in items)
     for i, c in ids.items():
@@ -196,7 +218,9 @@ def main():
 
     if MAX_LOOKUP_OVERLAP is not None:
         high = [iid for iid, (t, sh) in sorted(overlaps.items()) if t == "lookup" and len(sh) > MAX_LOOKUP_OVERLAP]
-        if high:
+        if high and LOOKUP_OVERLAP_IS_ERROR:
+            errors += [f"{iid}: lookup shares > {MAX_LOOKUP_OVERLAP} content words with its gold paper" for iid in high]
+        elif high:
             print(f"WARNING: lookups sharing > {MAX_LOOKUP_OVERLAP} content words: {' '.join(high)}")
 
     if errors:

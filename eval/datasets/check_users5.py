@@ -11,11 +11,9 @@ lead-in (FRAMING below) and how many end with "?".
 
 Usage: python3 eval/datasets/check_users5.py [path/to/users5.jsonl]
 """
-import json
 import os
 import re
 import sys
-from collections import Counter
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import check_users3 as base  # noqa: E402
@@ -28,34 +26,11 @@ base.SUFFIXES = ("ations", "ation", "ings", "ing", "ers", "er", "ies", "ied", "e
 base.MAX_WORDS = 16
 
 # Conversational lead-ins counted as "framing" (matched at the start of the question).
-FRAMING = re.compile(
+base.FRAMING = re.compile(
     r"^(any |anything |is there |are there |how do i |how can i |can i |tell me |"
     r"what'?s a good way |what'?s out there |what'?s the trick |whats the trick |"
     r"i'?m looking |looking for |i need |need |does anyone |has anyone |got any |quick q)",
     re.I)
 
-
-def framing_report(path):
-    """Per type: questions with a conversational lead-in, and ending with "?" (lines that do
-    not parse are left to base.main to report)."""
-    types, framed, qmark = Counter(), Counter(), Counter()
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            try:
-                it = json.loads(line)
-                t, q = it["type"], it["question"].strip()
-            except (ValueError, KeyError, TypeError, AttributeError):
-                continue
-            types[t] += 1
-            framed[t] += bool(FRAMING.match(q))
-            qmark[t] += q.endswith("?")
-    print("Conversational framing / question mark (informational):")
-    for t in types:
-        print(f"  {t:12s} n={types[t]:2d}  framed={framed[t]:2d}  ends with '?'={qmark[t]:2d}")
-    print(f"  {'all':12s} n={sum(types.values()):2d}  framed={sum(framed.values()):2d}  "
-          f"ends with '?'={sum(qmark.values()):2d}\n")
-
-
 if __name__ == "__main__":
-    framing_report(sys.argv[1] if len(sys.argv) > 1 else base.DEFAULT)
     base.main()
