@@ -137,7 +137,6 @@ class Answerer:
         given = tuple(PromptSource(s.n, s.title_text(), s.body_text()) for s in sources)
         return [Message("system", system), Message("user", user, sources=given)]
 
-
     def evidence(self, question: str, hits: list[PaperHit], figure: Figure | None = None) -> list[PaperEvidence]:
         """Scored evidence sentences of the first ``answer.max_sources`` papers; when the
         question asks for ``figure``, each paper's best sentence that states it is included."""

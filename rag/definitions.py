@@ -22,6 +22,8 @@ import re
 from collections.abc import Iterable
 
 from .evidence import INTRODUCING
+from .figures import asked_figure
+from .query import request_core
 
 _DEFINES = re.compile(r"^\W*(?:(?:the|an?)\s+)?(?P<name>[\w.+-]+(?:\s+[\w.+-]+){0,2}?)\s+(?:is|are|was|refers\s+to|stands\s+for)\b", re.I)
 _ASKS_WHAT = re.compile(
@@ -67,9 +69,6 @@ def asked_definition(question: str) -> str | None:
     Not "what is the speedup of GPTQ?" or "what are the limitations of GPTQ?" (a property of
     a name), "what is GPTQ used for?", "explain how GPTQ works", "what is YOLOv10 latency?"
     (a figure, rag/figures.py), nor a possessive ("what is GPTQ's speedup"). Pure."""
-    from .figures import asked_figure
-    from .query import request_core
-
     core = request_core(question)
     term = asked_term(core)
     if term is None or asked_figure(core) is not None:

@@ -30,7 +30,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .lexical import name_words, tokenize, words
+from .lexical import name_words, tokenize, without_possessive, words
 
 _CLAUSE = r"(?:^|[,;:]\s*|\band\s+|\bor\s+)"
 _VERB = (
@@ -103,8 +103,7 @@ def _squash(text: str) -> str:
 def _looks_named(word: str) -> bool:
     """A name by its letters: a capital or digit after the first letter ("AWQ", "ImageNet",
     "A100", "GPT2"), not a word that is only capitalised ("Need", "English", "Twitter")."""
-    rest = word.removesuffix("'s").removesuffix("\u2019s")[1:]
-    return any(c.isupper() or c.isdigit() for c in rest)
+    return any(c.isupper() or c.isdigit() for c in without_possessive(word)[1:])
 
 
 # a paper's own name ("GPTQ", "YOLOv10") is used by the paper and at most one other; "AutoML"
@@ -130,7 +129,7 @@ def unmentioned_names(
     compares them rather than asks the first for something it lacks: a word some title in
     the collection writes as a name (``is_title_name``: "MatFormer"), a word of the title of
     one of ``other_papers`` ((title, abstract) of the other retrieved papers), or a rare
-    word (``paper_df`` at most 2 for a stem) that one of them uses ("RegionSpot", named only
+    word (``paper_df`` at most OWN_NAME_MAX_DF for a stem) that one of them uses ("RegionSpot", named only
     in its own abstract). Tokens of one character ("70B" -> "b") are not names. Pure."""
     text = paper_text.lower()
     squashed = _squash(paper_text)
@@ -141,16 +140,17 @@ def unmentioned_names(
     for name in name_words(question):
         if not _looks_named(name):
             continue  # "Need", "Plain English", "Twitter": a capital alone does not make a name here
+        name = without_possessive(name)
         stems = [s for s in tokenize(name) if len(s) > 1]
-        low = name.lower().removesuffix("'s").removesuffix("\u2019s")
+        low = name.lower()
         bare = _squash(low)
-        if not stems or terms & set(stems) or low in text or name.removesuffix("'s") in out:
+        if not stems or terms & set(stems) or low in text or name in out:
             continue
         if bare in squashed or (bare.endswith("s") and len(bare) > 3 and bare[:-1] in squashed):
             continue  # "CIFAR10" is "CIFAR-10", "LLaMA-2" is "LLaMA2", "GNNs" is "GNN"
         if is_title_name(low) or low in other_titles:
             continue
-        if any(0 < paper_df(s) <= 2 for s in stems) and low in other_text:
+        if any(0 < paper_df(s) <= OWN_NAME_MAX_DF for s in stems) and low in other_text:
             continue
-        out.append(name.removesuffix("'s").removesuffix("\u2019s"))
+        out.append(name)
     return out

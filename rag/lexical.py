@@ -170,6 +170,11 @@ _WORDS = re.compile(r"[A-Za-z][A-Za-z0-9'-]*[A-Za-z0-9]|[A-Za-z]")
 _FIRST_PERSON = frozenset({"i", "i'm", "i've", "i'd", "i'll"})  # capitalised mid-sentence, never a name
 
 
+def without_possessive(word: str) -> str:
+    """``word`` without a possessive 's (straight or curly): "GPTQ's" -> "GPTQ". Pure."""
+    return word.removesuffix("'s").removesuffix("\u2019s")
+
+
 def name_words(text: str) -> list[str]:
     """Words written like a name: capitalised mid-sentence ("Monolith"), or with inner
     capitals or digits ("TidalDecode", "GPT4"). The pronoun I is not one: "how do I prune

@@ -28,7 +28,17 @@ from .embeddings import Embedder, make_embedder
 from .errors import IndexMissingError, RagError
 from .evidence import term_coverage
 from .fusion import group_by_parent, rrf, score_fusion
-from .lexical import TOKENIZER_VERSION, BM25Index, best_span, name_words, title_names, title_words, tokenize, words
+from .lexical import (
+    TOKENIZER_VERSION,
+    BM25Index,
+    best_span,
+    name_words,
+    title_names,
+    title_words,
+    tokenize,
+    without_possessive,
+    words,
+)
 from .query import request_core
 from .settings import ChunkingSettings, Settings
 from .store import PaperStore, StoredChunk, cache_dir
@@ -164,7 +174,7 @@ class SearchIndex:
             return False
         own = title_names(chunks[0].title)
         for w in words(query):
-            w = w.removesuffix("'s").removesuffix("\u2019s")  # "GPTQ's speedup" names GPTQ
+            w = without_possessive(w)  # "GPTQ's speedup" names GPTQ
             stems = tokenize(w)
             if w.lower() in own and stems and all(0 < self.paper_df(s) <= max_df for s in stems):
                 return True

@@ -141,18 +141,11 @@ def lead_definition(answer: Answer, sources: list[Source], settings: Settings) -
     cited = {r.paper_id: r.n for r in answer.references}
     ranked = _best_evidence(sources)
     found = _defining([(s, ev) for s, ev in ranked if s.hit.paper_id in cited], term, strict=True)
-    note = ""
-    if found is None and (other := _defining(ranked, term, strict=True)) is not None:
+    note, new_reference = "", False
+    if found is None:
         # a source the answer does not cite says it: it becomes reference [1], the others move up
-        src, ev = other
-        _shift_references(answer, 1)
-        text = _voice(ev.text, settings.answer.third_person)
-        _add_quoted(answer, src, ev, 1, text)
-        answer.references.sort(key=lambda r: r.n)
-        answer.sentences.insert(0, answer.sentences.pop())
-        answer.text = f"{with_markers(text, [1])} {answer.text}".strip()
-        _mark_cited(answer)
-        return answer
+        found = _defining(ranked, term, strict=True)
+        new_reference = found is not None
     if found is None:
         # no abstract found says what the term is: say so, then what the first cited paper does
         first = next((s for s in sources if s.hit.paper_id in cited and s.evidence is not None), None)
@@ -162,18 +155,23 @@ def lead_definition(answer: Answer, sources: list[Source], settings: Settings) -
         plural = re.match(r"\W*what\s+are\b", request_core(answer.question), re.I) is not None
         found, note = (first, contribution), undefined_note(term, plural=plural)
     src, ev = found
-    n = cited[src.hit.paper_id]
-    ref = next(r for r in answer.references if r.n == n)
-    if any((q.start, q.end) == (ev.start, ev.end) for q in ref.quotes):
-        if note:
-            answer.text = f"{note} {answer.text}"
-        return answer  # already said
+    if new_reference:
+        _shift_references(answer, 1)
+        n = 1
+    else:
+        n = cited[src.hit.paper_id]
+        ref = next(r for r in answer.references if r.n == n)
+        if any((q.start, q.end) == (ev.start, ev.end) for q in ref.quotes):  # already said
+            answer.text = " ".join(p for p in (note, answer.text) if p)
+            return answer
     text = _voice(ev.text, settings.answer.third_person)
     if note:
         text = name_paper(src.hit.title, text)
     _add_quoted(answer, src, ev, n, text)
+    answer.references.sort(key=lambda r: r.n)
     answer.sentences.insert(0, answer.sentences.pop())
     answer.text = " ".join(p for p in (note, with_markers(text, [n]), answer.text) if p)
+    _mark_cited(answer)
     return answer
 
 

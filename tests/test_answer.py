@@ -735,6 +735,18 @@ def test_what_is_answer_says_what_the_term_is_or_that_no_abstract_does(full_inde
     assert text.startswith("None of the abstracts found says what gaussian splatting is.") and "Gaussian splatting is a real-time" not in text, text
 
 
+def test_what_is_clip_with_the_bundled_model(answerer, retriever):
+    """The real model on "what is CLIP" (2026-12-05 it wrote "CLIP is a language model trained
+    using contrastive loss [1]"): the answer's first reference quotes the sentence that says
+    what CLIP is, and the made-up definition is not shown."""
+    answer = answerer.ask("what is CLIP")
+    assert not answer.abstained and "language model trained using contrastive loss" not in answer.text, answer.text
+    first = answer.references[0]
+    assert first.title.startswith("Improving CLIP Training"), answer.references
+    assert any(q.text.startswith("Contrastive Language-Image Pre-training (CLIP) stands as") for q in first.quotes), first.quotes
+    check_references(answer, retriever)
+
+
 def test_a_defining_source_the_answer_did_not_cite_becomes_its_first_reference(answerer, retriever):
     """"what is CLIP" answered only from the mask-adapted CLIP paper: LaCLIP's sentence that says
     what CLIP is opens the answer as [1], and the cited paper moves to [2] in the text, the
