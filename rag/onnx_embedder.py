@@ -218,6 +218,7 @@ def _tokenizer(model_dir: Path):
 
 
 SMALL_CALL = 4  # texts per call up to which one thread is faster than several (a query, a few sentences)
+SPIN_US = 200  # how long idle pool threads spin for more work before they sleep (microseconds)
 
 
 class OnnxEmbedder:
@@ -265,11 +266,13 @@ class OnnxEmbedder:
                 opts = ort.SessionOptions()
                 opts.intra_op_num_threads = threads
                 opts.inter_op_num_threads = 1
-                if not self.small_call:
-                    # the one session also answers queries: its idle pool threads would spin after
-                    # a run and compete with the search's numpy work (MPNet hybrid search p50 131
-                    # ms spinning vs 67 ms not, bench_search)
-                    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+                if threads > 1:
+                    # pool threads spin between the graph's operators (sleeping and waking on each
+                    # costs MPNet 24 -> 20 ms a query), but only for SPIN_US after a run: ORT's
+                    # default spin keeps a core busy about 29 ms after every query, against the
+                    # search's numpy work and llama.cpp's threads
+                    opts.add_session_config_entry("session.intra_op.allow_spinning", "1")
+                    opts.add_session_config_entry("session.intra_op.spin_duration_us", str(SPIN_US))
                 try:
                     self._sessions[threads] = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
                 except Exception as exc:  # a corrupt cache file: say where it is
