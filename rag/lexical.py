@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from functools import lru_cache
 from pathlib import Path
 
@@ -154,11 +154,15 @@ def best_span(query: str, text: str, spans: Sequence[tuple[int, int]], idf) -> i
 
     Ties (including no overlap at all) go to the earliest span.
     """
-    q = set(tokenize(query))
+    return best_terms(set(tokenize(query)), [set(tokenize(text[s:e])) for s, e in spans], idf)
+
+
+def best_terms(query_terms: set[str], span_terms: Sequence[Set[str]], idf) -> int:
+    """:func:`best_span` on terms already tokenized: the index of the term set that covers
+    ``query_terms`` best (idf-weighted), the earliest on ties. Pure."""
     best, best_score = 0, 0.0
-    for i, (s, e) in enumerate(spans):
-        words = set(tokenize(text[s:e]))
-        score = sum(idf(t) for t in q & words)
+    for i, words in enumerate(span_terms):
+        score = sum(idf(t) for t in query_terms & words)
         if score > best_score + 1e-9:
             best, best_score = i, score
     return best

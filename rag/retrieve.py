@@ -31,7 +31,7 @@ from .fusion import group_by_parent, rrf, score_fusion
 from .lexical import (
     TOKENIZER_VERSION,
     BM25Index,
-    best_span,
+    best_terms,
     name_words,
     title_names,
     title_words,
@@ -106,6 +106,7 @@ def _one_version_per_paper(chunks: list[StoredChunk]) -> list[StoredChunk]:
     return [c for cs in best.values() for c in cs]
 
 
+SENTENCE_CACHE = 20_000  # chunks whose split, tokenized sentences a SearchIndex keeps (best_sentence)
 BLAS_MIN_ELEMENTS = 4_000_000  # matrices below this size are scored without BLAS threads
 
 
@@ -150,6 +151,23 @@ class SearchIndex:
                 self._by_title_word.setdefault(w, []).append(pid)
             self._title_names |= title_names(cs[0].title)
         self._order = {pid: i for i, pid in enumerate(self._by_paper)}
+        self._sentences: dict[int, tuple[list[tuple[int, int]], list[set[str]]]] = {}  # chunk -> spans, their terms
+
+    def best_sentence(self, chunk: int, query: str) -> tuple[int, int]:
+        """Offsets, in the chunk's text, of its sentence that best covers the query's terms
+        (:func:`rag.lexical.best_span`). Each chunk's sentences are split and tokenized once
+        (a search shows ten papers' best sentences: 0.7 ms of a 21 ms search when every
+        search tokenized them again); at most ``SENTENCE_CACHE`` chunks are kept."""
+        found = self._sentences.get(chunk)
+        if found is None:
+            text = self.chunks[chunk].text
+            spans = [(s.start, s.end) for s in sentence_spans(text)] or [(0, len(text))]
+            found = (spans, [set(tokenize(text[a:b])) for a, b in spans])
+            if len(self._sentences) >= SENTENCE_CACHE:
+                self._sentences.clear()
+            self._sentences[chunk] = found
+        spans, terms = found
+        return spans[best_terms(set(tokenize(query)), terms, self.bm25.idf)]
 
     def paper_chunks(self, paper_id: str) -> list[StoredChunk]:
         """The chunks of one paper, in chunk order."""
@@ -400,9 +418,7 @@ class Retriever:
             c = index.chunks[index.pos[cid]]
             matches.append(ChunkMatch(cid, c.index, c.start, c.end, c.text, s, dense.get(cid), lexical.get(cid)))
         best = index.chunks[index.pos[chunk_scores[0][0]]]
-        spans = [(s.start, s.end) for s in sentence_spans(best.text)] or [(0, len(best.text))]
-        i = best_span(query, best.text, spans, index.bm25.idf)
-        s0, s1 = spans[i]
+        s0, s1 = index.best_sentence(index.pos[best.id], query)
         return PaperHit(
             rank=rank,
             paper_id=paper_id,

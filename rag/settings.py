@@ -146,10 +146,11 @@ class EmbeddingSettings(Section):
     quantization: Literal["none", "int8"] = Field(
         "int8",
         description="How a bundled model runs on ONNX Runtime. int8 (default since 2026-12-05): an int8 graph made "
-        "once from the float export (rag/onnx_int8.py: SmoothQuant scales, int8 weights for every MatMul but the "
-        "feed-forward output projections). all-mpnet-base-v2: vectors at cosine >= 0.998 of the float ones; the "
-        "bundled collection ingests in 80 s instead of 134 s (bench/bench_ingest.py, vector cache off) and a warm hybrid "
-        "search takes p50 28 ms instead of 46 ms (bench/bench_search.py, 2 cores); R@5 on 7 question sets within 0.008 of float (eval/reports/README.md). none: the float graph "
+        "once from the float export (rag/onnx_int8.py: SmoothQuant scales, int8 weights for every MatMul, the "
+        "feed-forward output projections as MatMulNBits with one scale per block of 64). all-mpnet-base-v2: vectors at "
+        "cosine >= 0.998 of the float ones; the bundled collection ingests in 80 s instead of 134 s (bench/bench_ingest.py, "
+        "vector cache off) and a warm hybrid search takes p50 19-20 ms instead of 34-36 ms (bench/bench_search.py, 2 cores); "
+        "R@5 on 7 question sets within 0.008 of float (eval/reports/README.md). none: the float graph "
         "(what embedding.runtime = \"torch\" gives too; torch has no int8). An int8 index is a different collection "
         "from the float one. Models that are not bundled and other providers ignore it.",
     )
@@ -627,9 +628,14 @@ class Settings(Section):
     def index_hash(self) -> str:
         """Hash of everything that changes the stored vectors and chunks."""
         ignored = {"batch_size", "runtime", "vector_cache"} | ({"dimensions"} if self.embedding.provider == "sentence-transformers" else set())
+        embedding = self.embedding.model_dump(mode="json", exclude=ignored)
         if self.embedding.quantization == "none":  # float indexes keep the names they had before the field existed
-            ignored.add("quantization")
-        return _hash({"embedding": self.embedding.model_dump(mode="json", exclude=ignored), "chunking": self.chunking})
+            embedding.pop("quantization")
+        elif self.embedding.provider == "sentence-transformers":
+            from .onnx_embedder import INT8_VERSION
+
+            embedding["int8_graph"] = INT8_VERSION  # another int8 graph gives other vectors: another index
+        return _hash({"embedding": embedding, "chunking": self.chunking})
 
     def settings_hash(self) -> str:
         """Hash of everything that changes an answer (not where the store lives, nor how it is served)."""

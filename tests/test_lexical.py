@@ -139,3 +139,13 @@ def test_a_question_saying_i_misses_no_name():
     assert values["names_missing"] == 0.0
     values = features("how does EEG pruning work?", [0.5], [ev], lambda t: 1.0, lambda t: 1)
     assert values["names_missing"] == 1.0
+
+
+def test_best_terms_is_best_span_on_tokenized_spans():
+    from rag.lexical import best_terms
+
+    idf = {"kv": 3.0, "cach": 2.0, "memori": 1.0}.get
+    spans = [{"we", "studi"}, {"memori"}, {"kv", "cach"}, {"kv", "cach"}]
+    assert best_terms({"kv", "cach", "memori"}, spans, lambda t: idf(t, 0.0)) == 2  # 5.0 beats 1.0; tie -> earliest
+    assert best_terms({"unrel"}, spans, lambda t: idf(t, 0.0)) == 0
+    assert best_terms(set(), [], lambda t: 0.0) == 0
