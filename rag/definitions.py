@@ -123,10 +123,18 @@ def _inside_longer_name(sentence: str, start: int) -> bool:
     return word[0].isupper() and word.lower() not in _NOT_NAME_PARTS
 
 
+# "X is becoming popular", "X is widely used", "X is costly": what is said of X, not what X is
+_ABOUT_IT = (
+    r"(?:becoming|gaining|increasingly|widely|often|commonly|usually|typically|still|now|also|being|not|crucial|important|"
+    r"essential|critical|challenging|difficult|hard|expensive|costly|prohibitive|popular|promising|effective|known|used|"
+    r"limited|hindered|constrained|bottlenecked|slow|fast|vulnerable|prone|able|unable)\b"
+)
+
+
 def source_defines(name: str, sentence: str, title: str, *, strict: bool = False) -> bool:
     """Does a source define ``name``: its title opens with the name, or ``sentence`` names it
     as a word of its own where a definition starts ("LoRA, a", "LoRA (", "LoRA is", "LoRA:",
-    "LoRA --"), after "we propose/present/introduce/call ...", or in parentheses after what
+    "LoRA --"; not "MoE is becoming popular", "X is widely used": ``_ABOUT_IT``), after "we propose/present/introduce/call ...", or in parentheses after what
     it stands for ("Detection transformer (DETR) relies on ...")? A name that ends a longer
     one ("Group DETR, a simple ... approach" does not say what DETR is) or opens the
     abbreviation of one ("Language augmented CLIP (LaCLIP), a ...") is not defined.
@@ -135,7 +143,7 @@ def source_defines(name: str, sentence: str, title: str, *, strict: bool = False
     word = _word(name)
     if re.match(rf"^\W*{word}", title, re.I):
         return True
-    for m in re.finditer(rf"{word}(?:\)|\s*\([^()]{{1,30}}\))?\s*(?:,\s*(?:a|an|the|which|i\.e\.)\s|:|--|\u2013|\u2014|(?:is|are|refers|stands)\s)", sentence, re.I):
+    for m in re.finditer(rf"{word}(?:\)|\s*\([^()]{{1,30}}\))?\s*(?:,\s*(?:a|an|the|which|i\.e\.)\s|:|--|\u2013|\u2014|(?:is|are)\s(?!{_ABOUT_IT})|(?:refers|stands)\s)", sentence, re.I):
         if not _inside_longer_name(sentence, m.start()) and not _abbreviates_longer(name, sentence[m.start() + len(name):]):
             return True
     if re.search(rf"[A-Za-z][\w-]*\s+\(\s*{_spelled(name)}s?\s*\)", sentence, re.I):

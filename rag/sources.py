@@ -173,9 +173,24 @@ def name_marker_references(raw: str, titles: dict[int, str]) -> str:
     # "The authors of [1] show", "as described in [2].", "according to [1]": a marker after a
     # preposition is the paper itself; moved to the sentence's end it would leave "The authors of show"
     raw = _MARKER_AFTER_PREPOSITION.sub(named, raw)
-    # "[1] states that ...", a marker as a sentence's subject: "states that ..." once it moved
-    return _MARKER_AS_SUBJECT.sub(named, raw)
+    # "[1] states that ...", "[1][2] also suggest ...", "... state that [1] presents ...": markers as
+    # a sentence's subject ("also suggest ..." once they moved); "... is [1][2].": as its object
+    return _MARKERS_AS_OBJECT.sub(lambda m: _titled(m, titles), _MARKERS_AS_SUBJECT.sub(lambda m: _titled(m, titles), raw))
+
+
+def _titled(m: re.Match, titles: dict[int, str]) -> str:
+    """The marker group of ``m`` as the titles it stands for, each with its marker ("T1 [1]
+    and T2 [2]"); unchanged when a number is not a source."""
+    numbers = [int(n) for n in re.findall(r"\d+", m.group("markers"))]
+    if not numbers or any(n not in titles for n in numbers):
+        return m.group(0)
+    named = [f"{titles[n]} [{n}]" for n in dict.fromkeys(numbers)]
+    joined = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
+    return f"{m.group('lead')}{joined}{m.group('tail')}"
 
 
 _MARKER_AFTER_PREPOSITION = re.compile(r"(?P<lead>\b(?:of|in|by|from|to|see|with)\s+)\[(?P<n>\d+)\](?!\s*\[)", re.I)
-_MARKER_AS_SUBJECT = re.compile(r"(?P<lead>(?:^|(?<=[.!?]\s)|(?<=\n))\s*)\[(?P<n>\d+)\](?=\s+[a-z])")
+_MARKERS_AS_SUBJECT = re.compile(
+    r"(?P<lead>(?:^|(?<=[.!?]\s)|(?<=\n)|(?<=\bthat\s))\s*)(?P<markers>\[\d+\](?:\s*\[\d+\])*)(?P<tail>\s+)(?=[a-z])"
+)
+_MARKERS_AS_OBJECT = re.compile(r"(?P<lead>\bis\s+)(?P<markers>\[\d+\](?:\s*\[\d+\])+)(?P<tail>)(?=\s*[.;,]|\s*$)", re.I)

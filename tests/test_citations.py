@@ -189,3 +189,24 @@ def test_repeats_marks_a_sentence_that_says_an_earlier_one_again():
     ]
     assert repeats(texts) == [False, True, False, False, False]
     assert repeats(texts, overlap=0.5) == [False, True, False, False, True]
+
+
+def test_marker_groups_used_as_words_become_the_papers_titles():
+    """Real 0.5B drafts (users4, users5 runs): "... capability. [1][2] also mentions that ..."
+    showed as "... capability. also mentions that ..."; "The sources state that [1] presents
+    Vlogger" as "... state that presents Vlogger"; "... is [1][2]." as "... is."."""
+    from rag.citations import split_answer
+    from rag.sources import name_marker_references
+
+    titles = {1: "CSKV", 2: "Keyformer", 3: "KVCrush"}
+    assert name_marker_references("It works [1]. [1][2] also mention that X.", titles) == "It works [1]. CSKV [1] and Keyformer [2] also mention that X."
+    assert name_marker_references("It works. [1][2][3] further propose Y.", titles) == "It works. CSKV [1], Keyformer [2] and KVCrush [3] further propose Y."
+    assert name_marker_references("The sources state that [1] presents Vlogger.", titles) == "The sources state that CSKV [1] presents Vlogger."
+    assert name_marker_references("The study is [1][2].", titles) == "The study is CSKV [1] and Keyformer [2]."
+    # ordinary citations stay: after the sentence, before an upper-case sentence, mid-sentence
+    for text in ("It is fast [1][2]. It scales.", "It is fast. [1][2] It scales.", "X is fast [1][2], and Y is slow [3].", "It works [1] and scales."):
+        assert name_marker_references(text, titles) == text
+    assert name_marker_references("It works. [1][7] also show X.", titles) == "It works. [1][7] also show X."  # 7 is not a source
+    sentences = split_answer(name_marker_references("It cuts memory by 80% [1]. [1][2] also mention that it combines with quantization.", titles))
+    assert [s.text for s in sentences] == ["It cuts memory by 80%.", "CSKV and Keyformer also mention that it combines with quantization."]
+    assert [s.cited for s in sentences] == [[1], [1, 2]]

@@ -75,8 +75,20 @@ def test_strict_leaves_out_a_sentence_that_only_opens_with_the_name():
 
 
 def test_words_of_a_term_may_be_joined_by_hyphens():
-    moe = "Mixture-of-experts (MoE) is becoming popular due to its success in improving the model quality."
+    moe = "Mixture-of-experts (MoE) is a sparse architecture that routes each token to a few experts."
     assert source_defines("mixture of experts", moe, "Other", strict=True)
+
+
+def test_what_is_said_of_a_name_is_not_what_it_is():
+    """"what is mixture of experts" got "It is a form of mixture of experts that is trained to
+    improve the model quality [1]" from EvoMoE's "Mixture-of-experts (MoE) is becoming popular
+    due to its success ..." (2026-12-06): popularity, cost or use is no definition."""
+    for s in ["Mixture-of-experts (MoE) is becoming popular due to its success in improving the model quality.",
+              "LoRA is widely used for fine-tuning.", "Attention is costly for long sequences.", "CLIP is not robust to typos."]:
+        name = "mixture of experts" if "MoE" in s else s.split()[0]
+        assert not source_defines(name, s, "Other", strict=True), s
+    assert source_defines("LoRA", "LoRA is a popular PEFT technique.", "Other", strict=True)
+    assert source_defines("LoRA", "LoRA is widely used.", "LoRA: Low-Rank Adaptation", strict=True)  # the title still says it
 
 
 def test_introducing_or_abbreviating_a_longer_name_defines_nothing():
@@ -88,7 +100,7 @@ def test_introducing_or_abbreviating_a_longer_name_defines_nothing():
         assert not source_defines("CLIP", s, "Other", strict=True), s
     assert source_defines("DETR", "Detection transformer (DETR) relies on one-to-one assignment.", "Other", strict=True)
     assert source_defines("LLM", "Recent large language models (LLMs) are strong.", "Other", strict=True)
-    assert source_defines("LoRA", "Nowadays LoRA is widely used.", "Other", strict=True)  # an opening adverb is no name
+    assert source_defines("LoRA", "Nowadays LoRA is a popular adapter.", "Other", strict=True)  # an opening adverb is no name
 
 
 @pytest.mark.parametrize(
