@@ -31,7 +31,8 @@ _ASKS_FOR_PAPER = re.compile(
 )
 _ABOUT_SEVERAL = re.compile(
     r"\b(?:papers|works|studies|articles|publications|approaches|methods|models|systems|frameworks)\b"
-    r"|\b(?:compare[sd]?|comparison|differ(?:s|ence|ences)?|versus|vs\.?)\b|\bbetween\b.+\band\b",
+    r"|\b(?:compare[sd]?|comparison|differ(?:s|ence|ences)?|versus|vs\.?)\b|\bbetween\b.+\band\b"
+    r"|\b(?:ways|techniques|tricks|strategies|alternatives|options)\s+(?:to|for|of)\b",  # "ways to shrink the kv cache"
     re.I,
 )
 SOURCE_WEIGHT = 0.5

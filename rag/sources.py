@@ -173,9 +173,32 @@ def name_marker_references(raw: str, titles: dict[int, str]) -> str:
     # "The authors of [1] show", "as described in [2].", "according to [1]": a marker after a
     # preposition is the paper itself; moved to the sentence's end it would leave "The authors of show"
     raw = _MARKER_AFTER_PREPOSITION.sub(named, raw)
-    # "[1] states that ...", "[1][2] also suggest ...", "... state that [1] presents ...": markers as
-    # a sentence's subject ("also suggest ..." once they moved); "... is [1][2].": as its object
+    # "[1][2] also mention that X.": the claim is X; its markers go to the sentence's end, where
+    # verification keeps those that support it (a title would stay in the text when one does not;
+    # one marker is one paper, whose title the subject becomes below)
+    raw = said_by_markers(raw)
+    # "[1] states ...", "[1][2] propose ...", "... state that [1] presents ...": markers as a
+    # sentence's subject ("propose ..." once they moved); "... is [1][2].": as its object
     return _MARKERS_AS_OBJECT.sub(lambda m: _titled(m, titles), _MARKERS_AS_SUBJECT.sub(lambda m: _titled(m, titles), raw))
+
+
+_SAY = r"(?:state|mention|show|report|suggest|note|find|argue|explain|demonstrate|indicate|claim|say|confirm|highlight)"
+_MARKERS_SAY_THAT = re.compile(
+    rf"(?P<lead>(?:^|(?<=[.!?]\s)|(?<=\n))\s*)(?P<markers>\[\d+\](?:\s*\[\d+\])+)\s+(?:(?:also|further|both|additionally)\s+)?"
+    rf"(?:{_SAY}(?:s|es|ed)?|found|said|shown|pointed\s+out)\s+that\s+(?P<first>\w)"
+)
+
+
+def said_by_markers(raw: str) -> str:
+    """"... memory. [1][2] also mention that it combines with quantization." -> "... memory.
+    It combines with quantization [1][2].": a sentence whose subject is two or more markers and
+    whose verb says what they say is the claim it reports, cited at its end. Pure."""
+    while m := _MARKERS_SAY_THAT.search(raw):
+        end = re.compile(r"[.!?](?=\s|$)|\n|$").search(raw, m.end("first"))
+        cut = end.start() if end else len(raw)
+        claim = m.group("first").upper() + raw[m.end("first") : cut].rstrip()
+        raw = f"{raw[: m.start()]}{m.group('lead')}{claim} {m.group('markers')}{raw[cut:]}"
+    return raw
 
 
 def _titled(m: re.Match, titles: dict[int, str]) -> str:

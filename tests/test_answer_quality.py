@@ -203,6 +203,11 @@ def test_asks_for_several():
     assert asks_for_several("Data-free quantization vs. PTQ: how do data needs differ?")
     assert not asks_for_several(VIDEO_Q)
     assert not asks_for_several("What is Monolith and what problem does it solve?")
+    # "ways to X" asks for the range of methods: "ways to shrink the kv cache" got one of four KV-cache papers
+    assert asks_for_several("ways to shrink the kv cache during long generation")
+    assert asks_for_several("curvature-aware alternatives to Adam for chatbot pretraining")
+    assert not asks_for_several("the old seq2seq trick for convex hulls and tsp")  # one trick: one paper
+    assert not asks_for_several("which AST extractor to pick, any options?")
 
 
 def test_is_bare_phrase():
