@@ -125,9 +125,10 @@ def _inside_longer_name(sentence: str, start: int) -> bool:
 
 # "X is becoming popular", "X is widely used", "X is costly": what is said of X, not what X is
 _ABOUT_IT = (
-    r"(?:becoming|gaining|increasingly|widely|often|commonly|usually|typically|still|now|also|being|not|crucial|important|"
-    r"essential|critical|challenging|difficult|hard|expensive|costly|prohibitive|popular|promising|effective|known|used|"
-    r"limited|hindered|constrained|bottlenecked|slow|fast|vulnerable|prone|able|unable)\b"
+    r"(?:(?:becoming|gaining|increasingly|widely|being|crucial|important|essential|critical|challenging|difficult|hard|"
+    r"expensive|costly|prohibitive|popular|popularly|promising|effective|used|limited|hindered|constrained|bottlenecked|"
+    r"slow|fast|vulnerable|prone|able|unable)\b"
+    r"|(?:also|now|still|often|commonly|usually|typically|known|not)\b(?!\s+(?:only\s+)?(?:a|an|the|one|as)\b))"
 )
 
 
@@ -143,7 +144,7 @@ def source_defines(name: str, sentence: str, title: str, *, strict: bool = False
     word = _word(name)
     if re.match(rf"^\W*{word}", title, re.I):
         return True
-    for m in re.finditer(rf"{word}(?:\)|\s*\([^()]{{1,30}}\))?\s*(?:,\s*(?:a|an|the|which|i\.e\.)\s|:|--|\u2013|\u2014|(?:is|are)\s(?!{_ABOUT_IT})|(?:refers|stands)\s)", sentence, re.I):
+    for m in re.finditer(rf"{word}(?:\)|\s*\([^()]{{1,30}}\))?\s*(?:,\s*(?:a|an|the|which|i\.e\.)\s|:|--|\u2013|\u2014|(?:is|are)\s+(?!\s|{_ABOUT_IT})|(?:refers|stands)\s)", sentence, re.I):
         if not _inside_longer_name(sentence, m.start()) and not _abbreviates_longer(name, sentence[m.start() + len(name):]):
             return True
     if re.search(rf"[A-Za-z][\w-]*\s+\(\s*{_spelled(name)}s?\s*\)", sentence, re.I):

@@ -67,9 +67,9 @@ def smoothing_scales(act_max: np.ndarray, weight: np.ndarray, alpha: float = ALP
     return np.maximum(scales, 1e-5).astype(np.float32)
 
 
-def keeps_float(weight_shape: Sequence[int]) -> bool:
-    """A MatMul whose weight narrows its input (a feed-forward output projection, 3072 -> 768)
-    keeps float activations' precision: no per-tensor int8 (see the module docstring, steps
+def narrows(weight_shape: Sequence[int]) -> bool:
+    """Does the MatMul's weight narrow its input (a feed-forward output projection, 3072 ->
+    768)? Those get no per-tensor int8 activations but MatMulNBits (module docstring, steps
     3 and 4)."""
     return len(weight_shape) == 2 and weight_shape[0] > weight_shape[1]
 
@@ -95,6 +95,9 @@ def _as_nbits(model, names: set[str]) -> None:
     ``MatMulNBits`` nodes that compute the same product from :func:`nbits_weights`."""
     from onnx import helper, numpy_helper
 
+    found = sum(node.name in names for node in model.graph.node)
+    if found != len(names):  # never a graph silently left with float projections
+        raise RagError(f"MatMulNBits: {found} of the {len(names)} narrowing MatMul nodes found by name ({sorted(names)[:3]} ...)")
     inits = {i.name: i for i in model.graph.initializer}
     nodes = []
     for node in model.graph.node:
@@ -182,7 +185,7 @@ def quantize(float_graph: Path, out: Path, tokenizer, texts: Sequence[str], alph
         model.graph.node.extend(ordered)
         onnx.save_model(model, str(work / "smoothed.onnx"), save_as_external_data=True, location="smoothed.onnx.data")
         # 3. int8 weights, one scale per output channel; the narrowing MatMuls stay float
-        quantized = [n.name for n in matmuls if not keeps_float(inits[n.input[1]].dims)]
+        quantized = [n.name for n in matmuls if not narrows(inits[n.input[1]].dims)]
         quiet = _OrtAdvice()  # ONNX Runtime's quantizer advises pre-processing on the root logger: not for users
         logging.getLogger().addFilter(quiet)
         try:
@@ -194,6 +197,6 @@ def quantize(float_graph: Path, out: Path, tokenizer, texts: Sequence[str], alph
             logging.getLogger().removeFilter(quiet)
         # 4. the narrowing MatMuls: 8-bit weights and activations, one scale per block
         int8 = onnx.load(str(work / "int8.onnx"))
-        _as_nbits(int8, {n.name for n in matmuls if keeps_float(inits[n.input[1]].dims)})
+        _as_nbits(int8, {n.name for n in matmuls if narrows(inits[n.input[1]].dims)})
         save_graph(int8, work, out)
     return out

@@ -632,9 +632,11 @@ class Settings(Section):
         if self.embedding.quantization == "none":  # float indexes keep the names they had before the field existed
             embedding.pop("quantization")
         elif self.embedding.provider == "sentence-transformers":
-            from .onnx_embedder import INT8_VERSION
+            from .models import BUNDLED_EMBEDDERS
+            from .onnx_embedder import INT8_VERSION, MINILM
 
-            embedding["int8_graph"] = INT8_VERSION  # another int8 graph gives other vectors: another index
+            if self.embedding.model == MINILM or self.embedding.model in BUNDLED_EMBEDDERS:
+                embedding["int8_graph"] = INT8_VERSION  # another int8 graph gives other vectors: another index
         return _hash({"embedding": embedding, "chunking": self.chunking})
 
     def settings_hash(self) -> str:

@@ -194,9 +194,20 @@ def said_by_markers(raw: str) -> str:
     It combines with quantization [1][2].": a sentence whose subject is two or more markers and
     whose verb says what they say is the claim it reports, cited at its end. Pure."""
     while m := _MARKERS_SAY_THAT.search(raw):
-        end = re.compile(r"[.!?](?=\s|$)|\n|$").search(raw, m.end("first"))
-        cut = end.start() if end else len(raw)
-        claim = m.group("first").upper() + raw[m.end("first") : cut].rstrip()
+        start = m.start("first")
+        line_end = raw.find("\n", start)
+        rest = raw[start : len(raw) if line_end < 0 else line_end]
+        spans = sentence_spans(rest)  # the project's splitter: "vs.", "e.g." and "et al." end no sentence
+        end = start + (spans[0].end if spans else len(rest))
+        claim = raw[start:end].rstrip()
+        if claim and claim[-1] in ".!?":
+            cut = start + len(claim) - 1
+            claim = claim[:-1]
+        else:
+            cut = start + len(claim)
+        first = claim.split(maxsplit=1)[0] if claim else ""
+        if first.islower():  # "vLLM", "iPhone" keep their case
+            claim = claim[0].upper() + claim[1:]
         raw = f"{raw[: m.start()]}{m.group('lead')}{claim} {m.group('markers')}{raw[cut:]}"
     return raw
 
@@ -214,6 +225,6 @@ def _titled(m: re.Match, titles: dict[int, str]) -> str:
 
 _MARKER_AFTER_PREPOSITION = re.compile(r"(?P<lead>\b(?:of|in|by|from|to|see|with)\s+)\[(?P<n>\d+)\](?!\s*\[)", re.I)
 _MARKERS_AS_SUBJECT = re.compile(
-    r"(?P<lead>(?:^|(?<=[.!?]\s)|(?<=\n)|(?<=\bthat\s))\s*)(?P<markers>\[\d+\](?:\s*\[\d+\])*)(?P<tail>\s+)(?=[a-z])"
+    r"(?P<lead>(?:^|(?<=[.!?]\s)|(?<=\n)|(?<=\bthat\s))\s*)(?P<markers>\[\d+\](?:\s*\[\d+\])*)(?P<tail>\s+)(?=[a-z])(?!(?:and|or|but|while|whereas)\b)"
 )
 _MARKERS_AS_OBJECT = re.compile(r"(?P<lead>\bis\s+)(?P<markers>\[\d+\](?:\s*\[\d+\])+)(?P<tail>)(?=\s*[.;,]|\s*$)", re.I)

@@ -201,6 +201,9 @@ def test_marker_groups_used_as_words_become_the_papers_titles():
     titles = {1: "CSKV", 2: "Keyformer", 3: "KVCrush"}
     assert name_marker_references("It works [1]. [1][2] also mention that X is fast.", titles) == "It works [1]. X is fast [1][2]."
     assert name_marker_references("[2] states that it is new. It is fast [1].", titles) == "Keyformer [2] states that it is new. It is fast [1]."
+    assert name_marker_references("It works. [1][2] show that X vs. Y differs. Z.", titles) == "It works. X vs. Y differs [1][2]. Z."
+    assert name_marker_references("It works. [1][2] note that vLLM is fast", titles) == "It works. vLLM is fast [1][2]"
+    assert name_marker_references("It is fast. [1][2] and it scales.", titles) == "It is fast. [1][2] and it scales."
     assert name_marker_references("It works [1]. [1][2] also propose X.", titles) == "It works [1]. CSKV [1] and Keyformer [2] also propose X."
     assert name_marker_references("It works. [1][2][3] further propose Y.", titles) == "It works. CSKV [1], Keyformer [2] and KVCrush [3] further propose Y."
     assert name_marker_references("The sources state that [1] presents Vlogger.", titles) == "The sources state that CSKV [1] presents Vlogger."

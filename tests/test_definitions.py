@@ -88,6 +88,11 @@ def test_what_is_said_of_a_name_is_not_what_it_is():
         name = "mixture of experts" if "MoE" in s else s.split()[0]
         assert not source_defines(name, s, "Other", strict=True), s
     assert source_defines("LoRA", "LoRA is a popular PEFT technique.", "Other", strict=True)
+    for s in ["LoRA is also a low-rank adapter method.", "LoRA is now a standard adapter.", "LoRA is known as low-rank adaptation.",
+              "LoRA is not only an adapter but a method."]:
+        assert source_defines("LoRA", s, "Other", strict=True), s  # an adverb before what it is
+    assert not source_defines("LoRA", "LoRA is  becoming popular.", "Other", strict=True)  # two spaces
+    assert not source_defines("LoRA", "LoRA is popularly used.", "Other", strict=True)
     assert source_defines("LoRA", "LoRA is widely used.", "LoRA: Low-Rank Adaptation", strict=True)  # the title still says it
 
 

@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from rag.onnx_int8 import _as_nbits, calibration_texts, keeps_float, nbits_weights, smoothing_scales
+from rag.onnx_int8 import _as_nbits, calibration_texts, narrows, nbits_weights, smoothing_scales
 from rag.settings import PROJECT_ROOT
 
 
@@ -27,9 +27,9 @@ def test_smoothing_scales_are_smoothquants_formula():
     np.testing.assert_allclose((x / s) @ (w * s[:, None]), x @ w, rtol=1e-6)
 
 
-def test_only_the_narrowing_matmuls_stay_float():
-    assert keeps_float([3072, 768]) and keeps_float([1536, 384])
-    assert not keeps_float([768, 768]) and not keeps_float([768, 3072]) and not keeps_float([768])
+def test_only_the_narrowing_matmuls_are_told_apart():
+    assert narrows([3072, 768]) and narrows([1536, 384])
+    assert not narrows([768, 768]) and not narrows([768, 3072]) and not narrows([768])
 
 
 def test_nbits_weights_exact():
@@ -67,6 +67,8 @@ def test_matmul_nbits_in_onnx_runtime_gives_the_product():
     _as_nbits(model, {"proj"})
     assert [n.op_type for n in model.graph.node] == ["MatMulNBits"] and [i.name for i in model.graph.initializer] == ["w/nbits", "w/nbits_scales"]
     got = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    with pytest.raises(Exception, match="0 of the 1"):
+        _as_nbits(model, {"a renamed node"})  # never a graph silently left with float projections
     want = x @ w
     assert np.abs(got - want).max() <= 0.02 * np.abs(want).max()
     cos = (got * want).sum(-1) / np.linalg.norm(got, axis=-1) / np.linalg.norm(want, axis=-1)
