@@ -181,10 +181,10 @@ class SearchIndex:
         names, and BM25 lets frequent question words outweigh them. Costs a dictionary
         look-up per name, not a pass over the collection. A word typed in lower case or
         at the start of the query counts when a title writes it as a name (:func:`title_names`:
-        "how does flexround work", "monolith: what ...")."""
+        "how does flexround work", "monolith: what ..."), and so does a possessive ("UL2's")."""
         score: dict[str, float] = {}
-        written = name_words(query)
-        typed = [w for w in words(query) if w not in written and w.lower() in self._title_names]
+        written = [without_possessive(w) for w in name_words(query)]  # "UL2's objective" names UL2
+        typed = [w for w in map(without_possessive, words(query)) if w not in written and w.lower() in self._title_names]
         for w in [*written, *typed]:
             stems = tokenize(w)
             if stems and 0 < self.paper_df(stems[0]) <= max_df:

@@ -133,6 +133,11 @@ def test_name_words_and_title_ranking(retriever):
     # names as users type them: in lower case, or opening the question (ranked FlashAttention-2 and GeoX first before)
     assert retriever.search("how does flexround work", k=3)[0].title.startswith("FlexRound:")
     assert retriever.search("monolith: what problem does it solve", k=3)[0].title.startswith("Monolith:")
+    # a possessive names the paper too (users6: "UL2's" found no title name; UL2 ranked second)
+    index = retriever.index
+    ul2 = [index.chunks[index.pos[c]].title for c in index.title_matches("the name of UL2's pretraining objective", 2)]
+    assert ul2 and ul2[0].startswith("UL2:")
+    assert retriever.search("tell me the name of UL2's pretraining objective", k=3)[0].title.startswith("UL2:")
 
 
 def test_conversational_framing_does_not_change_the_search(full_index, embedder):
