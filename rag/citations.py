@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from .text import MARKER, sentence_spans
@@ -61,22 +61,48 @@ class AnswerSentence:
     cited: list[int]  # numbers as the model wrote them
 
 
-def split_answer(text: str) -> list[AnswerSentence]:
+def split_answer(text: str, whole: Sequence[str] = ()) -> list[AnswerSentence]:
     """Answer text -> sentences with their citation numbers.
 
     Markers right after a sentence's final punctuation ("... memory. [1] Next") belong to
     that sentence, unless the answer puts its markers first ("[1] X works. [2] Y fails.").
+    ``whole``: texts never split, where they occur (the sources' titles: "What Matters in
+    Transformers? Not All Attention is Needed [1] shows ..." is one sentence).
     """
     text = text.strip()
     if not MARKER.match(text):
         text = _TRAILING.sub(lambda m: m.group(2) + m.group(1), text)
     out = []
-    for span in sentence_spans(text):
+    for span in _joined(sentence_spans(text), text, whole):
         clean, cited = strip_markers(text[span.start : span.end])
         if clean and re.search(r"\w", clean):
             out.append(AnswerSentence(clean, cited))
         elif cited and out:  # a marker left on its own belongs to the sentence before
             out[-1].cited += [n for n in cited if n not in out[-1].cited]
+    return out
+
+
+_GOES_ON = re.compile(rf"(?:\s*{MARKER.pattern})*\s+[a-z]", re.I)
+
+
+def _joined(spans: list, text: str, whole: Sequence[str]) -> list:
+    """``spans`` with each pair joined whose boundary falls inside an occurrence of a text of
+    ``whole`` in ``text``."""
+    inside = [
+        # a title ending in "?" whose sentence goes on ("... Locality? [2] proposes") is inside it too
+        (m.start(), m.end() + (1 if _GOES_ON.match(text, m.end()) else 0))
+        for w in whole
+        if w and any(c in w for c in ".!?")
+        for m in re.finditer(re.escape(w), text)
+    ]
+    if not inside:
+        return spans
+    out = [spans[0]] if spans else []
+    for span in spans[1:]:
+        if any(a < span.start and out[-1].end < b for a, b in inside):
+            out[-1] = replace(out[-1], end=span.end)
+        else:
+            out.append(span)
     return out
 
 

@@ -173,16 +173,19 @@ def name_marker_references(raw: str, titles: dict[int, str]) -> str:
     # "The authors of [1] show", "as described in [2].", "according to [1]": a marker after a
     # preposition is the paper itself; moved to the sentence's end it would leave "The authors of show"
     raw = _MARKER_AFTER_PREPOSITION.sub(named, raw)
-    # "[1][2] also mention that X.": the claim is X; its markers go to the sentence's end, where
-    # verification keeps those that support it (a title would stay in the text when one does not;
-    # one marker is one paper, whose title the subject becomes below)
+    # "[1][2] also mention that X.", "[1][2] propose X.": the markers go to the sentence's end,
+    # where verification keeps those that support it (a title would stay in the text when one
+    # does not; one marker is one paper, whose title the subject becomes below)
     raw = said_by_markers(raw)
-    # "[1] states ...", "[1][2] propose ...", "... state that [1] presents ...": markers as a
-    # sentence's subject ("propose ..." once they moved); "... is [1][2].": as its object
+    # "[1] states ...", "... state that [1] presents ...": a marker as a sentence's subject
+    # ("states ..." once it moved); "... is [1][2].": markers as its object
     return _MARKERS_AS_OBJECT.sub(lambda m: _titled(m, titles), _MARKERS_AS_SUBJECT.sub(lambda m: _titled(m, titles), raw))
 
 
 _SAY = r"(?:state|mention|show|report|suggest|note|find|argue|explain|demonstrate|indicate|claim|say|confirm|highlight)"
+_MARKERS_DO = re.compile(
+    r"(?P<lead>(?:^|(?<=[.!?]\s)|(?<=\n))\s*)(?P<markers>\[\d+\](?:\s*\[\d+\])+)\s+(?!(?:and|or|but|while|whereas)\b)(?P<first>[a-z])"
+)
 _MARKERS_SAY_THAT = re.compile(
     rf"(?P<lead>(?:^|(?<=[.!?]\s)|(?<=\n))\s*)(?P<markers>\[\d+\](?:\s*\[\d+\])+)\s+(?:(?:also|further|both|additionally)\s+)?"
     rf"(?:{_SAY}(?:s|es|ed)?|found|said|shown|pointed\s+out)\s+that\s+(?P<first>\w)"
@@ -190,10 +193,13 @@ _MARKERS_SAY_THAT = re.compile(
 
 
 def said_by_markers(raw: str) -> str:
-    """"... memory. [1][2] also mention that it combines with quantization." -> "... memory.
-    It combines with quantization [1][2].": a sentence whose subject is two or more markers and
-    whose verb says what they say is the claim it reports, cited at its end. Pure."""
-    while m := _MARKERS_SAY_THAT.search(raw):
+    """Two or more markers as a sentence's subject, moved to the sentence's end, where
+    verification keeps those that support it: "... memory. [1][2] also mention that it
+    combines with quantization." -> "... memory. It combines with quantization [1][2]." (a
+    verb that says what they say: the claim it reports); "[1][2] further propose a method."
+    -> "The authors further propose a method [1][2]." (naming both papers would leave one in
+    the text that proposes nothing of the kind). Pure."""
+    while m := _MARKERS_SAY_THAT.search(raw) or _MARKERS_DO.search(raw):
         start = m.start("first")
         line_end = raw.find("\n", start)
         rest = raw[start : len(raw) if line_end < 0 else line_end]
@@ -205,8 +211,9 @@ def said_by_markers(raw: str) -> str:
             claim = claim[:-1]
         else:
             cut = start + len(claim)
-        first = claim.split(maxsplit=1)[0] if claim else ""
-        if first.islower():  # "vLLM", "iPhone" keep their case
+        if m.re is _MARKERS_DO:
+            claim = f"The authors {claim}"
+        elif claim.split(maxsplit=1)[0].islower():  # "vLLM", "iPhone" keep their case
             claim = claim[0].upper() + claim[1:]
         raw = f"{raw[: m.start()]}{m.group('lead')}{claim} {m.group('markers')}{raw[cut:]}"
     return raw

@@ -340,7 +340,7 @@ def verify(
     (see the module docstring); an answer with nothing left to show is abstained. ``focus``:
     numbers of the sources the question is about; empty = any source may answer."""
     a = settings.answer
-    sentences = split_answer(normalize_copied_headers(raw, sources))
+    sentences = split_answer(normalize_copied_headers(raw, sources), [neutralize(s.hit.title) for s in sources])
     answer.retrieved = retrieved
     if not sentences:
         return _abstain(answer, "empty")
