@@ -149,7 +149,7 @@ class EmbeddingSettings(Section):
         "once from the float export (rag/onnx_int8.py: SmoothQuant scales, int8 weights for every MatMul but the "
         "feed-forward output projections). all-mpnet-base-v2: vectors at cosine >= 0.998 of the float ones; the "
         "bundled collection ingests in 80 s instead of 134 s (bench/bench_ingest.py, vector cache off) and a warm hybrid "
-        "search takes p50 21-23 ms instead of 34-36 ms (bench/bench_search.py, 2 cores); R@5 on 7 question sets within "
+        "search takes p50 19-23 ms instead of 34-36 ms (bench/bench_search.py, 2 cores, 2026-12-06); R@5 on 7 question sets within "
         "0.008 of float (eval/reports/README.md). none: the float graph "
         "(what embedding.runtime = \"torch\" gives too; torch has no int8). An int8 index is a different collection "
         "from the float one. Models that are not bundled and other providers ignore it.",
