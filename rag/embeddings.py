@@ -119,10 +119,7 @@ class SentenceTransformerEmbedder:
     def cache_key(self) -> str | None:
         """Names these vectors for :mod:`rag.vector_cache`: a bundled model on torch; a local
         model folder can change under the same name, so its vectors are not cached."""
-        from .models import BUNDLED_EMBEDDERS
-
-        bundled = self.settings.model == BUNDLED_MINILM or self.settings.model in BUNDLED_EMBEDDERS
-        return f"torch:{self.settings.model}" if bundled else None
+        return f"torch:{self.settings.model}" if is_bundled(self.settings.model) else None
 
     def embed(self, texts: Sequence[str], *, kind: Kind = "document") -> np.ndarray:
         if not texts:
@@ -133,11 +130,16 @@ class SentenceTransformerEmbedder:
         return np.asarray(vecs, dtype=np.float32)
 
 
-@register("sentence-transformers")
-def _sentence_transformers(settings: EmbeddingSettings) -> Embedder:
+def is_bundled(model: str) -> bool:
+    """Is ``model`` one of the embedding models this project ships (MiniLM, all-mpnet-base-v2)?"""
     from .models import BUNDLED_EMBEDDERS
 
-    bundled = settings.model == BUNDLED_MINILM or settings.model in BUNDLED_EMBEDDERS
+    return model == BUNDLED_MINILM or model in BUNDLED_EMBEDDERS
+
+
+@register("sentence-transformers")
+def _sentence_transformers(settings: EmbeddingSettings) -> Embedder:
+    bundled = is_bundled(settings.model)
     if settings.runtime == "onnx" and bundled:
         from .onnx_embedder import OnnxEmbedder
 

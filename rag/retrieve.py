@@ -153,9 +153,9 @@ class SearchIndex:
         self._order = {pid: i for i, pid in enumerate(self._by_paper)}
         self._sentences: dict[int, tuple[list[tuple[int, int]], list[set[str]]]] = {}  # chunk -> spans, their terms
 
-    def best_sentence(self, chunk: int, query: str) -> tuple[int, int]:
+    def best_sentence(self, chunk: int, query_terms: set[str]) -> tuple[int, int]:
         """Offsets, in the chunk's text, of its sentence that best covers the query's terms
-        (:func:`rag.lexical.best_span`). Each chunk's sentences are split and tokenized once
+        (stemmed, :func:`rag.lexical.tokenize`; :func:`rag.lexical.best_span`). Each chunk's sentences are split and tokenized once
         (a search shows ten papers' best sentences: 0.7 ms of a 21 ms search when every
         search tokenized them again); at most ``SENTENCE_CACHE`` chunks are kept."""
         found = self._sentences.get(chunk)
@@ -167,7 +167,7 @@ class SearchIndex:
                 self._sentences.clear()
             self._sentences[chunk] = found
         spans, terms = found
-        return spans[best_terms(set(tokenize(query)), terms, self.bm25.idf)]
+        return spans[best_terms(query_terms, terms, self.bm25.idf)]
 
     def paper_chunks(self, paper_id: str) -> list[StoredChunk]:
         """The chunks of one paper, in chunk order."""
@@ -371,7 +371,8 @@ class Retriever:
         else:
             fused = list((dense or lexical).items())
         groups = group_by_parent(fused, lambda cid: index.chunks[index.pos[cid]].paper_id, k, r.chunks_per_paper)
-        return [self._hit(rank, query, pid, score, chunks, dense, lexical, index) for rank, (pid, score, chunks) in enumerate(groups, 1)]
+        terms = set(tokenize(query))
+        return [self._hit(rank, terms, pid, score, chunks, dense, lexical, index) for rank, (pid, score, chunks) in enumerate(groups, 1)]
 
     def _index_and_vector(self, query: str, dense: bool) -> tuple[SearchIndex, np.ndarray | None]:
         """The search index and the query's vector (None when the search is not dense). The
@@ -407,18 +408,18 @@ class Retriever:
             ranked = sorted(((c.id, float(scores[i])) for i, c in enumerate(index.chunks) if c.paper_id == pid), key=lambda t: -t[1])
             if not ranked:
                 raise RagError(f"no paper with id '{pid}' in the index")
-            first.append(self._hit(0, query, pid, 0.0, ranked, {}, {cid: sc for cid, sc in ranked if sc > 0}, index))
+            first.append(self._hit(0, set(tokenize(query)), pid, 0.0, ranked, {}, {cid: sc for cid, sc in ranked if sc > 0}, index))
         chosen = set(focus)
         rest = [h for h in hits if h.paper_id not in chosen]
         return [replace(h, rank=i) for i, h in enumerate(first + rest, 1)]
 
-    def _hit(self, rank, query, paper_id, score, chunk_scores, dense, lexical, index: SearchIndex) -> PaperHit:
+    def _hit(self, rank, query_terms, paper_id, score, chunk_scores, dense, lexical, index: SearchIndex) -> PaperHit:
         matches = []
         for cid, s in chunk_scores:
             c = index.chunks[index.pos[cid]]
             matches.append(ChunkMatch(cid, c.index, c.start, c.end, c.text, s, dense.get(cid), lexical.get(cid)))
         best = index.chunks[index.pos[chunk_scores[0][0]]]
-        s0, s1 = index.best_sentence(index.pos[best.id], query)
+        s0, s1 = index.best_sentence(index.pos[best.id], query_terms)
         return PaperHit(
             rank=rank,
             paper_id=paper_id,

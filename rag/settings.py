@@ -632,10 +632,10 @@ class Settings(Section):
         if self.embedding.quantization == "none":  # float indexes keep the names they had before the field existed
             embedding.pop("quantization")
         elif self.embedding.provider == "sentence-transformers":
-            from .models import BUNDLED_EMBEDDERS
-            from .onnx_embedder import INT8_VERSION, MINILM
+            from .embeddings import is_bundled
+            from .onnx_embedder import INT8_VERSION
 
-            if self.embedding.model == MINILM or self.embedding.model in BUNDLED_EMBEDDERS:
+            if is_bundled(self.embedding.model):
                 embedding["int8_graph"] = INT8_VERSION  # another int8 graph gives other vectors: another index
         return _hash({"embedding": embedding, "chunking": self.chunking})
 

@@ -183,11 +183,12 @@ def name_marker_references(raw: str, titles: dict[int, str]) -> str:
 
 
 _SAY = r"(?:state|mention|show|report|suggest|note|find|argue|explain|demonstrate|indicate|claim|say|confirm|highlight)"
-_MARKERS_DO = re.compile(
-    r"(?P<lead>(?:^|(?<=[.!?]\s)|(?<=\n))\s*)(?P<markers>\[\d+\](?:\s*\[\d+\])+)\s+(?!(?:and|or|but|while|whereas)\b)(?P<first>[a-z])"
-)
+_SENTENCE_START = r"(?P<lead>(?:^|(?<=[.!?]\s)|(?<=\n))\s*)"
+_MARKER_GROUP = r"\[\d+\](?:\s*\[\d+\])+"  # two or more markers
+_NOT_CONJUNCTION = r"(?!(?:and|or|but|while|whereas)\b)"  # "... fast. [1][2] and it scales": a citation, not a subject
+_MARKERS_DO = re.compile(rf"{_SENTENCE_START}(?P<markers>{_MARKER_GROUP})\s+{_NOT_CONJUNCTION}(?P<first>[a-z])")
 _MARKERS_SAY_THAT = re.compile(
-    rf"(?P<lead>(?:^|(?<=[.!?]\s)|(?<=\n))\s*)(?P<markers>\[\d+\](?:\s*\[\d+\])+)\s+(?:(?:also|further|both|additionally)\s+)?"
+    rf"{_SENTENCE_START}(?P<markers>{_MARKER_GROUP})\s+(?:(?:also|further|both|additionally)\s+)?"
     rf"(?:{_SAY}(?:s|es|ed)?|found|said|shown|pointed\s+out)\s+that\s+(?P<first>\w)"
 )
 
@@ -232,6 +233,6 @@ def _titled(m: re.Match, titles: dict[int, str]) -> str:
 
 _MARKER_AFTER_PREPOSITION = re.compile(r"(?P<lead>\b(?:of|in|by|from|to|see|with)\s+)\[(?P<n>\d+)\](?!\s*\[)", re.I)
 _MARKERS_AS_SUBJECT = re.compile(
-    r"(?P<lead>(?:^|(?<=[.!?]\s)|(?<=\n)|(?<=\bthat\s))\s*)(?P<markers>\[\d+\](?:\s*\[\d+\])*)(?P<tail>\s+)(?=[a-z])(?!(?:and|or|but|while|whereas)\b)"
+    rf"(?P<lead>(?:^|(?<=[.!?]\s)|(?<=\n)|(?<=\bthat\s))\s*)(?P<markers>\[\d+\](?:\s*\[\d+\])*)(?P<tail>\s+)(?=[a-z]){_NOT_CONJUNCTION}"
 )
-_MARKERS_AS_OBJECT = re.compile(r"(?P<lead>\bis\s+)(?P<markers>\[\d+\](?:\s*\[\d+\])+)(?P<tail>)(?=\s*[.;,]|\s*$)", re.I)
+_MARKERS_AS_OBJECT = re.compile(rf"(?P<lead>\bis\s+)(?P<markers>{_MARKER_GROUP})(?P<tail>)(?=\s*[.;,]|\s*$)", re.I)

@@ -62,17 +62,3 @@ def test_group_by_parent():
     assert out == [("p1", 0.9, [("p1:0", 0.9), ("p1:1", 0.7)]), ("p2", 0.8, [("p2:0", 0.8), ("p2:1", 0.5)])]
     assert [p for p, _, _ in group_by_parent(ranked, parent, top_k=5, per_parent=1)] == ["p1", "p2", "p3"]
 
-
-def test_cosines_match_the_matrix_product_on_both_paths():
-    import numpy as np
-
-    from rag.retrieve import BLAS_MIN_ELEMENTS, cosines
-
-    rng = np.random.default_rng(0)
-    q = rng.standard_normal(16).astype(np.float32)
-    small = rng.standard_normal((10, 16)).astype(np.float32)
-    big = rng.standard_normal((BLAS_MIN_ELEMENTS // 16 + 1, 16)).astype(np.float32)
-    assert small.size < BLAS_MIN_ELEMENTS <= big.size
-    for m in (small, big):
-        np.testing.assert_allclose(cosines(m, q), m.astype(np.float64) @ q.astype(np.float64), rtol=1e-5, atol=1e-5)
-    assert cosines(np.eye(3, dtype=np.float32), np.array([0.0, 2.0, 0.0], dtype=np.float32)).tolist() == [0.0, 2.0, 0.0]

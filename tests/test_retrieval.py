@@ -153,3 +153,18 @@ def test_conversational_framing_does_not_change_the_search(full_index, embedder)
     off = settings.model_copy(update={"retrieval": settings.retrieval.model_copy(update={"request_core": False})})
     typed = Retriever(off, embedder=embedder).search("any papers on duplicated targets help DETR converge sooner", k=5)
     assert [h.dense for h in typed] != [d for _, _, d in plain]
+
+
+def test_cosines_match_the_matrix_product_on_both_paths():
+    import numpy as np
+
+    from rag.retrieve import BLAS_MIN_ELEMENTS, cosines
+
+    rng = np.random.default_rng(0)
+    q = rng.standard_normal(16).astype(np.float32)
+    small = rng.standard_normal((10, 16)).astype(np.float32)
+    big = rng.standard_normal((BLAS_MIN_ELEMENTS // 16 + 1, 16)).astype(np.float32)
+    assert small.size < BLAS_MIN_ELEMENTS <= big.size
+    for m in (small, big):
+        np.testing.assert_allclose(cosines(m, q), m.astype(np.float64) @ q.astype(np.float64), rtol=1e-5, atol=1e-5)
+    assert cosines(np.eye(3, dtype=np.float32), np.array([0.0, 2.0, 0.0], dtype=np.float32)).tolist() == [0.0, 2.0, 0.0]
