@@ -2,7 +2,7 @@
 
 Dataset format (JSONL, one question per line)::
 
-    {"id": str, "type": "lookup"|"detail"|"multi"|"comparison"|"unanswerable",
+    {"id": str, "type": "lookup"|"detail"|"definition"|"multi"|"comparison"|"unanswerable",
      "question": str, "gold_titles": [exact paper titles], "reference_answer": str,
      "key_facts": [str], "answerable": bool}
 
@@ -43,7 +43,7 @@ from .text import detex
 
 log = logging.getLogger(__name__)
 
-TYPES = ("lookup", "detail", "multi", "comparison", "unanswerable")
+TYPES = ("lookup", "detail", "definition", "multi", "comparison", "unanswerable")
 KEYS = {"id", "type", "question", "gold_titles", "reference_answer", "key_facts", "answerable"}
 REQUIRED = {"id", "question", "gold_titles"}  # the others have defaults: a retrieval test set needs no more
 RETRIEVAL_KEYS = ("recall@1", "recall@5", "recall@10", "mrr", "ndcg@10")
