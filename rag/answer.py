@@ -26,6 +26,7 @@ from typing import Any
 from .abstention import AbstentionModel
 from .abstention import features as abstention_features
 from .citations import finished_sentences
+from .definitions import asked_definition, mentions
 from .details import OWN_NAME_MAX_DF, asked_detail, names_detail, unmentioned_names
 from .embeddings import Embedder, judge_embedder
 from .errors import RagError
@@ -163,6 +164,17 @@ class Answerer:
             core, f"{top.title} {top.abstract}", other_papers=others, paper_df=index.paper_df, is_title_name=index.is_title_name
         )
 
+    def unmentioned_term(self, question: str, hits: list[PaperHit]) -> str | None:
+        """The term a "what is X" question asks about when no retrieved paper's title and
+        abstract hold its words (rag/definitions.py ``mentions``, a typo forgiven), else None. A one-word term
+        with a capital or a digit is not checked: "RAG" may be spelled out in the abstract."""
+        term = asked_definition(question)
+        if term is None or (len(term.split()) == 1 and (term != term.lower() or any(c.isdigit() for c in term))):
+            return None
+        if any(mentions(f"{h.title}\n{self.retriever.paper(h.paper_id).abstract}", term, typos=True) for h in hits):
+            return None
+        return term
+
     def ask(
         self,
         question: str,
@@ -198,6 +210,11 @@ class Answerer:
             base["timings"].retrieval_s = time.perf_counter() - t0
             text = f'{ABSTAIN_TEXT} The abstract of "{hits[0].title}" does not mention {_join(missing)}.'
             return _finish(Answer(**base, text=text, retrieved=retrieved, abstained=True, abstain_reason="name", status="abstained"), t0)
+        term = self.unmentioned_term(question, hits) if a.unmentioned_terms else None
+        if term is not None:
+            base["timings"].retrieval_s = time.perf_counter() - t0
+            text = f"{ABSTAIN_TEXT} None of the abstracts found mentions {term}."
+            return _finish(Answer(**base, text=text, retrieved=retrieved, abstained=True, abstain_reason="term", status="abstained"), t0)
         p, _ = self.answerability(question, hits, evidence)
         base["answerable"] = None if p is None else round(p, 4)
         base["timings"].retrieval_s = time.perf_counter() - t0

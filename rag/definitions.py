@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from difflib import SequenceMatcher
 
 from .evidence import INTRODUCING
 from .figures import asked_figure
+from .lexical import tokenize
 from .query import request_core
 
 _DEFINES = re.compile(r"^\W*(?:(?:the|an?)\s+)?(?P<name>[\w.+-]+(?:\s+[\w.+-]+){0,2}?)\s+(?:is|are|was|refers\s+to|stands\s+for)\b", re.I)
@@ -45,6 +47,10 @@ def _word(name: str) -> str:
 def defined_name(sentence: str, question: str) -> str | None:
     """The name an answer sentence defines ("LoRA is ..." -> "LoRA") when the question uses
     it, else None. Pure."""
+    term = asked_definition(question)
+    said = re.match(rf"^\W*(?:(?:the|an?)\s+)?({_word(term)})\s+(?:is|are|was|refers\s+to|stands\s+for)\b", sentence, re.I) if term else None
+    if said is not None:
+        return said.group(1)  # the asked term as written, however long: "mixture of experts routing is a technique ..."
     m = _DEFINES.match(sentence)
     if m is None:
         return None
@@ -59,6 +65,8 @@ def asked_term(question: str) -> str | None:
     return m.group("term") if m else None
 
 
+# "what's federated learning exactly?": words after the term that are not part of it
+_FILLER = re.compile(r"\s+(?:exactly|actually|again|really|anyway|please|precisely|briefly|in\s+simple\s+terms|in\s+plain\s+english)(?=\W*$)", re.I)
 _NOT_IN_A_TERM = frozenset("for in on at by with to from and or vs versus between used use uses like".split())
 _WH = frozenset("how why what which when where who whom whose".split())
 
@@ -69,7 +77,7 @@ def asked_definition(question: str) -> str | None:
     Not "what is the speedup of GPTQ?" or "what are the limitations of GPTQ?" (a property of
     a name), "what is GPTQ used for?", "explain how GPTQ works", "what is YOLOv10 latency?"
     (a figure, rag/figures.py), nor a possessive ("what is GPTQ's speedup"). Pure."""
-    core = request_core(question)
+    core = _FILLER.sub("", request_core(question))
     term = asked_term(core)
     if term is None or asked_figure(core) is not None:
         return None
@@ -81,6 +89,32 @@ def asked_definition(question: str) -> str | None:
         if any(any(c.isupper() or c.isdigit() for c in w) for w in after):
             return None  # "speedup of GPTQ", "the main idea of Group DETR": a property of a name
     return term
+
+
+def mentions(text: str, term: str, *, typos: bool = False) -> bool:
+    """Does ``text`` hold every word of ``term``, stemmed (rag/lexical.py ``tokenize``; stop
+    words aside)? "Once-for-All (OFA) network" mentions "once-for-all networks"; an abstract
+    without "speculative" does not mention "speculative decoding". ``typos``: a word of
+    ``term`` also counts as found when a word of ``text`` is spelled nearly like it (a
+    similarity ratio of at least ``TYPO_RATIO``; "compositonal" for "compositional"). Pure."""
+    words = set(tokenize(term))
+    found = set(tokenize(text))
+    missing = words - found
+    if not words or not missing or not typos:
+        return bool(words) and not missing
+    spelled = {w.lower() for w in re.findall(r"[A-Za-z][\w-]*", text)}
+    asked = [w.lower() for w in re.findall(r"[A-Za-z][\w-]*", term) if set(tokenize(w)) & missing]
+    return all(any(_similar(a, w) for w in spelled) for a in asked) and len(asked) > 0
+
+
+TYPO_RATIO = 0.85  # difflib's ratio between a word as asked and as written: "compositonal"/"compositional" 0.96
+
+
+def _similar(a: str, b: str) -> bool:
+    if abs(len(a) - len(b)) > 2 or len(a) < 5:
+        return False
+    m = SequenceMatcher(None, a, b)
+    return m.real_quick_ratio() >= TYPO_RATIO and m.quick_ratio() >= TYPO_RATIO and m.ratio() >= TYPO_RATIO
 
 
 def is_term(name: str, texts: Iterable[str]) -> bool:

@@ -107,12 +107,12 @@ class Answer(BaseModel):
         default_factory=list, description="mode extractive: the model's draft sentences as verified (none was shown)."
     )
     abstained: bool = False
-    abstain_reason: Literal["retrieval", "figure", "detail", "name", "model", "unsupported", "empty"] | None = Field(
+    abstain_reason: Literal["retrieval", "figure", "detail", "name", "term", "model", "unsupported", "empty"] | None = Field(
         None,
         description="retrieval: no paper matches well enough; figure: the question asks for a figure the best paper's "
         "abstract does not state; detail: it asks which named thing (a license, a backbone, a dataset) the paper used "
         "and the best paper's abstract names nothing of that kind; name: the question names a paper and also something else "
-        "by name (a dataset, a rival method, a device) that the named paper's abstract never mentions; model: the model said the sources do not answer; unsupported: no draft sentence was "
+        "by name (a dataset, a rival method, a device) that the named paper's abstract never mentions; term: the question asks what a term is and no retrieved abstract uses its words; model: the model said the sources do not answer; unsupported: no draft sentence was "
         "supported; empty: the model wrote nothing.",
     )
     status: Literal["answered", "abstained", "retrieval_only"] = "answered"

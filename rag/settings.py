@@ -455,6 +455,14 @@ class AnswerSettings(Section):
         "was designed looking at dev and users5; on held-out users6 it declined 5 of 14 such questions, each answered "
         "before with a claim the abstract does not make. False: off.",
     )
+    unmentioned_terms: bool = Field(
+        True,
+        description="A question that asks what a term is ('what is speculative decoding', 'explain split computing'; "
+        "rag/definitions.py) is declined before the LLM runs (abstain_reason term) when no retrieved paper's title and "
+        "abstract hold every word of the term (stemmed): the collection does not cover it, and the 0.5B model otherwise "
+        "describes the closest paper as if it were about the term. Terms of one word are checked only when written in "
+        "lower case (an acronym such as 'RAG' may be spelled out in the abstract). False: off.",
+    )
     figure_papers: int = Field(
         1,
         ge=0,

@@ -25,13 +25,13 @@ one of its sentences.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 from .citations import Decision, decide, is_abstention, renumber, split_answer, strip_markers, with_markers
 from .corpus import normalize_title
-from .definitions import asked_definition, defined_name, is_term, source_defines
-from .evidence import EvidenceSentence, leans_on_previous, points_back, roles
+from .definitions import asked_definition, defined_name, is_term, mentions, source_defines
+from .evidence import EvidenceSentence, leans_on_previous, points_at_previous, points_back, roles
 from .figures import Figure, asked_figure, gives_figure
 from .lexical import stopwords, tokenize
 from .query import request_core
@@ -366,8 +366,11 @@ def verify(
         # the echoed question is the sentence's premise only where the source is about the
         # question; against any other source the whole sentence is judged, premise included
         scores[i] = {n: rest if question_support[n].score >= a.title_relevance_threshold else whole[n] for n, rest in scores[i].items()}
+    term = asked_definition(answer.question)
     for i, s in enumerate(sentences):
         _require_definition(s.text, answer.question, scores[i], by_number, evidence)
+        if term is not None:
+            _require_term(s.text, term, scores[i], by_number, evidence)
     # A sentence that only names a paper answers "which paper...?" questions, but only if
     # that paper is about what the question asks: the question must be supported by it.
     relevant = {n for n in named_sources if question_support[n].score >= a.title_relevance_threshold}
@@ -478,6 +481,13 @@ def verify(
             d = decisions[i]
             decisions[i] = Decision("repeated", [], d.invalid, d.sources + d.dropped, d.support)
     shown_rows = [i for i in shown_rows if decisions[i].status != "repeated"]
+    dangling = _dangling(shown_rows, [s.text for s in sentences], decisions, answer.question)
+    if len(dangling) < len(shown_rows):  # all of them: better shown than an abstention
+        for i in dangling:
+            # "This divergence illustrates ... [2]" after a sentence of [1]: "this" points at nothing shown
+            d = decisions[i]
+            decisions[i] = Decision("off_topic", [], d.invalid, d.sources + d.dropped, d.support)
+        shown_rows = [i for i in shown_rows if i not in dangling]
     checked = [
         SentenceSupport(text=s.text, citations=d.sources, status=d.status, support=d.support, relevance=rels[i],
                         detail=i in details, invalid_citations=d.invalid, dropped_citations=d.dropped)
@@ -645,6 +655,37 @@ def _require_definition(
     for n, sup in scores.items():
         span = _span(by_number[n], evidence[n], sup.sentence)[2]
         if sup.score > 0 and not source_defines(name, span, by_number[n].hit.title, strict=strict):
+            scores[n] = Support(0.0, sup.sentence)
+
+
+def _dangling(rows: Sequence[int], texts: Sequence[str], decisions: Sequence[Decision], question: str) -> set[int]:
+    """The ``rows`` (shown sentences, in order) that open by pointing at what the sentence
+    before said (rag/evidence.py ``points_at_previous``) while no shown sentence before them
+    cites the same source: the 0.5B model copies "This divergence illustrates ..." out of
+    an abstract after a sentence of another paper. Pure."""
+    out: set[int] = set()
+    previous: set[int] | None = None  # sources of the shown sentence before; None: none yet
+    for i in rows:
+        if points_at_previous(texts[i], question, first=previous is None) and not set(decisions[i].sources) & (previous or set()):
+            out.add(i)
+            continue
+        previous = set(decisions[i].sources)
+    return out
+
+
+def _require_term(
+    sentence: str, term: str, scores: dict[int, Support], by_number: Mapping[int, Source], evidence: Mapping[int, Evidence]
+) -> None:
+    """For a question asking what ``term`` is: a sentence that uses a term of two words or
+    more is supported only by a source whose title or abstract uses it too (rag/definitions.py
+    ``mentions``); the other sources' support becomes 0, in place. "What is speculative
+    decoding" drew, from a paper about encoder-decoder models that never says "speculative",
+    "their investigation demonstrates that speculative decoding architectures provide a more
+    practical path ...": its own sentence with "encoder-decoder" swapped for the asked term."""
+    if len(term.split()) < 2 or not mentions(sentence, term):
+        return
+    for n, sup in scores.items():
+        if sup.score > 0 and not mentions(f"{by_number[n].hit.title}\n{evidence[n].text}", term):
             scores[n] = Support(0.0, sup.sentence)
 
 

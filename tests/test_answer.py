@@ -735,6 +735,43 @@ def test_what_is_answer_says_what_the_term_is_or_that_no_abstract_does(full_inde
     assert text.startswith("None of the abstracts found says what gaussian splatting is.") and "Gaussian splatting is a real-time" not in text, text
 
 
+def test_what_is_a_term_no_abstract_uses_is_declined_before_the_model_runs(full_index, retriever):
+    """No seed abstract mentions gradient boosting: "what is gradient boosting?" is declined
+    (abstain_reason term) and says so; the model is never asked. "what is gaussian splatting"
+    (EndoGaussian builds on 3D Gaussian Splatting) is not declined."""
+    settings, _ = full_index
+    llm = scripted_llm(settings, default="Gradient boosting is an ensemble of trees [1].")
+    answer = Answerer(settings, retriever=retriever, llm=llm).ask("what is gradient boosting?")
+    assert answer.abstained and answer.abstain_reason == "term", answer
+    assert answer.text.endswith("None of the abstracts found mentions gradient boosting.") and llm.prompts == [], answer.text
+    assert answer.retrieved  # the closest papers are still listed
+    kept = Answerer(settings, retriever=retriever, llm=scripted_llm(settings)).ask("what is gaussian splatting")
+    assert kept.abstain_reason != "term"
+
+
+def test_a_sentence_using_the_asked_term_needs_a_source_that_uses_it(full_index, retriever):
+    """"what is speculative decoding", 2026-12-06: the model swapped "encoder-decoder" in a
+    source's sentence for the asked term ("... demonstrates that speculative decoding
+    architectures provide a more practical path ..."); a source that never says "speculative"
+    does not support a sentence about speculative decoding (rag/verify.py _require_term)."""
+    settings, _ = full_index
+    question = "what is a state space model"
+    hits = retriever.search(question, k=settings.answer.max_sources)
+    other = next(i + 1 for i, h in enumerate(hits) if "state space" not in (h.title + retriever.paper(h.paper_id).abstract).lower())
+    never = next(i + 1 for i, h in enumerate(hits) if h.title.startswith("Never Train from Scratch"))
+    paper = retriever.paper(hits[other - 1].paper_id)
+    copied = paper.abstract.split(". ")[1].rstrip(".")  # a sentence of that paper, with the asked term put in
+    draft = (
+        f"Pretraining with standard denoising objectives leads to very small gaps between Transformers and state space models [{never}]. "
+        f"State space models, the authors show, {copied[0].lower()}{copied[1:]} [{other}]."
+    )
+    plain = Answerer(settings, retriever=retriever, llm=scripted_llm(settings, default=f"{copied} [{other}].")).ask(question)
+    assert plain.text and not plain.abstained  # the source's own sentence, without the term, is its to support
+    answer = Answerer(settings, retriever=retriever, llm=scripted_llm(settings, default=draft)).ask(question)
+    assert "denoising objectives" in answer.text and "State space models, the authors show" not in answer.text, answer.text
+    check_references(answer, retriever)
+
+
 def test_what_is_clip_with_the_bundled_model(answerer, retriever):
     """The real model on "what is CLIP" (2026-12-05 it wrote "CLIP is a language model trained
     using contrastive loss [1]"): the answer's first reference quotes the sentence that says

@@ -2,7 +2,7 @@
 
 import pytest
 
-from rag.definitions import asked_definition, defined_name, is_term, source_defines
+from rag.definitions import asked_definition, defined_name, is_term, mentions, source_defines
 
 Q = "what is lora"
 
@@ -12,6 +12,24 @@ def test_defined_name_is_the_subject_the_question_uses():
     assert defined_name("The Monolith system is a ...", "what is the monolith system") == "Monolith system"
     assert defined_name("Their approach achieves lossless LoRA transfer [2].", Q) is None
     assert defined_name("GaLore is a memory-efficient training strategy [1].", Q) is None  # not asked about
+
+
+def test_the_asked_term_is_a_defined_name_however_long():
+    q = "explain mixture of experts routing"
+    assert defined_name("The Mixture of experts routing is a technique used in sparse MoE models [1].", q) == "Mixture of experts routing"
+    assert defined_name("Mixture of experts routing sends each token to two experts.", q) is None  # not "is"
+
+
+def test_a_text_mentions_a_term_when_it_holds_all_its_words_stemmed():
+    assert mentions("Once-for-All (OFA) network", "once-for-all networks")
+    assert mentions("sparse Mixture-of-Experts models route tokens", "mixtures of experts")
+    assert not mentions("encoder-decoder architectures provide a practical path", "speculative decoding")
+    assert not mentions("anything", "of the")  # stop words only: no term
+    # a typo in the question: found only when asked for
+    assert mentions("compositional zero-shot learning (CZSL)", "compositonal zero shot learning", typos=True)
+    assert not mentions("compositional zero-shot learning (CZSL)", "compositonal zero shot learning")
+    assert not mentions("encoder-decoder architectures", "speculative decoding", typos=True)
+    assert not mentions("a small model", "smell model", typos=True)  # short words need their own spelling
 
 
 def test_only_names_are_checked():
@@ -116,6 +134,8 @@ def test_introducing_or_abbreviating_a_longer_name_defines_nothing():
         ("quick q: what is LoRA?", "LoRA"),
         ("What are mixtures of experts?", "mixtures of experts"),
         ("explain knowledge distillation", "knowledge distillation"),
+        ("what's federated learning exactly?", "federated learning"),  # a filler word is not part of the term
+        ("explain once-for-all networks please", "once-for-all networks"),
         # a property of a name, a use, a figure, a how: not a definition
         ("what is the speedup of GPTQ?", None),
         ("what are the limitations of GPTQ?", None),

@@ -9,6 +9,7 @@
     figure: "the question asks for a figure that the abstract of the best-matching paper does not state",
     detail: "the question asks which named thing the paper used, and the abstract of the best-matching paper names none",
     name: "the question names a paper and also something its abstract never mentions",
+    term: "the question asks what a term is, and no abstract found uses it",
     model: "the model found no answer in the retrieved papers",
     unsupported: "no sentence of the model's draft was supported by the papers it cited",
     empty: "the model wrote nothing",
