@@ -107,6 +107,30 @@ def mentions(text: str, term: str, *, typos: bool = False) -> bool:
     return all(any(_similar(a, w) for w in spelled) for a in asked) and len(asked) > 0
 
 
+def is_plural(term: str) -> bool:
+    """Is ``term`` a plural ("once-for-all networks", "monarch matrices"; not "mixture of
+    experts", "gaussian splatting", "LoRA")? Its head noun, the word before "of" or else the
+    last word, ends in "s" but not "ss", "us", "is", "as" or "ics" ("bias", "robotics"), or in "ices". Pure."""
+    words = term.lower().split()
+    head = words[words.index("of") - 1] if "of" in words[1:] else words[-1]
+    head = head.rsplit("-", 1)[-1]
+    return head.isalpha() and len(head) > 3 and (head.endswith("ices") or (head.endswith("s") and not head.endswith(("ss", "us", "is", "as", "ics"))))
+
+
+def respelled(term: str, texts: Iterable[str]) -> str:
+    """``term`` with each word that ``texts`` do not use replaced by the word they spell nearly
+    like it ("compositonal zero shot learning" -> "compositional zero shot learning"). Pure."""
+    spelled = {w.lower(): w for text in texts for w in re.findall(r"[A-Za-z][\w]*", text)}
+    out = []
+    for word in term.split(" "):
+        if word.lower() in spelled or not word.isalpha():
+            out.append(word)
+            continue
+        near = sorted(w for w in spelled if _similar(word.lower(), w))
+        out.append(near[0] if near else word)
+    return " ".join(out)
+
+
 TYPO_RATIO = 0.85  # difflib's ratio between a word as asked and as written: "compositonal"/"compositional" 0.96
 
 
@@ -178,7 +202,7 @@ def source_defines(name: str, sentence: str, title: str, *, strict: bool = False
     word = _word(name)
     if re.match(rf"^\W*{word}", title, re.I):
         return True
-    for m in re.finditer(rf"{word}(?:\)|\s*\([^()]{{1,30}}\))?\s*(?:,\s*(?:a|an|the|which|i\.e\.)\s|:|--|\u2013|\u2014|(?:is|are)\s+(?!\s|{_ABOUT_IT})|(?:refers|stands)\s)", sentence, re.I):
+    for m in re.finditer(rf"{word}(?:\)|\s*\([^()]{{1,30}}\))?\s*(?:,\s*(?:a|an|the|which|i\.e\.)\s|:|--|\u2013|\u2014|(?:is|are)\s+(?!\s|{_ABOUT_IT})|(?:refers|stands)\s|(?:seeks|aims)\s+to\s|denotes\s)", sentence, re.I):
         if not _inside_longer_name(sentence, m.start()) and not _abbreviates_longer(name, sentence[m.start() + len(name):]):
             return True
     if re.search(rf"[A-Za-z][\w-]*\s+\(\s*{_spelled(name)}s?\s*\)", sentence, re.I):

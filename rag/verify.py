@@ -30,7 +30,7 @@ from typing import NamedTuple
 
 from .citations import Decision, decide, is_abstention, renumber, split_answer, strip_markers, with_markers
 from .corpus import normalize_title
-from .definitions import asked_definition, defined_name, is_term, mentions, source_defines
+from .definitions import asked_definition, defined_name, is_plural, is_term, mentions, respelled, source_defines
 from .evidence import EvidenceSentence, leans_on_previous, points_at_previous, points_back, roles
 from .figures import Figure, asked_figure, gives_figure
 from .lexical import stopwords, tokenize
@@ -135,8 +135,12 @@ def lead_definition(answer: Answer, sources: list[Source], settings: Settings) -
     term = asked_definition(answer.question)
     if term is None or answer.abstained or not answer.references:
         return answer
+    # "compositonal zero shot learning": the term as the abstracts spell it
+    fixed = respelled(term, [f"{s.hit.title} {s.evidence.abstract}" for s in sources if s.evidence is not None])
+    question = answer.question.replace(term, fixed)
+    term = fixed
     shown = [s for s in answer.sentences if s.status in ("cited", "attributed")]
-    if any(defined_name(s.text, answer.question) for s in shown):
+    if any(defined_name(s.text, question) for s in shown):
         return answer  # verification let it through only when a source defines the name
     cited = {r.paper_id: r.n for r in answer.references}
     ranked = _best_evidence(sources)
@@ -152,7 +156,7 @@ def lead_definition(answer: Answer, sources: list[Source], settings: Settings) -
         contribution = _first_contribution(first.evidence.all_sentences) if first is not None and first.evidence else None
         if first is None or contribution is None:
             return answer
-        plural = re.match(r"\W*what\s+are\b", request_core(answer.question), re.I) is not None
+        plural = re.match(r"\W*what\s+are\b", request_core(answer.question), re.I) is not None or is_plural(term)
         found, note = (first, contribution), undefined_note(term, plural=plural)
     src, ev = found
     if new_reference:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from rag.definitions import asked_definition, defined_name, is_term, mentions, source_defines
+from rag.definitions import asked_definition, defined_name, is_plural, is_term, mentions, respelled, source_defines
 
 Q = "what is lora"
 
@@ -30,6 +30,23 @@ def test_a_text_mentions_a_term_when_it_holds_all_its_words_stemmed():
     assert not mentions("compositional zero-shot learning (CZSL)", "compositonal zero shot learning")
     assert not mentions("encoder-decoder architectures", "speculative decoding", typos=True)
     assert not mentions("a small model", "smell model", typos=True)  # short words need their own spelling
+
+
+def test_a_name_with_its_abbreviation_that_seeks_or_aims_to_is_defined():
+    """users7 (2026-12-06): "None of the abstracts found says what extreme classification is.
+    Extreme Classification (XC) seeks to tag data points with ..." said and unsaid at once."""
+    assert source_defines("extreme classification", "Extreme Classification (XC) seeks to tag data points with labels.", "", strict=True)
+    assert source_defines("compositional zero shot learning", "Compositional zero-shot learning (CZSL) aims to recognize novel compositions.", "", strict=True)
+    assert not source_defines("extreme classification", "Our method seeks to tag data points for extreme classification.", "", strict=True)
+
+
+def test_a_term_is_respelled_as_the_abstracts_spell_it_and_read_as_plural_or_not():
+    assert respelled("compositonal zero shot learning", ["Compositional zero-shot learning (CZSL) aims to ..."]) == "compositional zero shot learning"
+    assert respelled("lora", ["Low-rank adapters (LoRA) ..."]) == "lora"  # found as it is
+    plural = ["once-for-all networks", "monarch matrices", "mixtures of experts", "LLMs"]
+    singular = ["mixture of experts", "gaussian splatting", "hypernetwork", "bias", "robotics", "lora"]
+    assert [is_plural(t) for t in plural] == [True] * 4
+    assert [is_plural(t) for t in singular] == [False] * 6
 
 
 def test_only_names_are_checked():
