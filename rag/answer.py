@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import queue
+import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -32,6 +33,7 @@ from .embeddings import Embedder, judge_embedder
 from .errors import RagError
 from .evidence import CachedEmbedder, EvidenceSelector, PaperEvidence
 from .figures import Figure, asked_figure, states_figure, with_figure
+from .lexical import tokenize
 from .llm import LLM, GenerationCancelled, LLMUnavailable, Message, PromptSource, TokenCallback, make_llm
 from .prompts import load_prompt
 from .relevance import asks_for_several, is_bare_phrase
@@ -166,12 +168,17 @@ class Answerer:
 
     def unmentioned_term(self, question: str, hits: list[PaperHit]) -> str | None:
         """The term a "what is X" question asks about when no retrieved paper's title and
-        abstract hold its words (rag/definitions.py ``mentions``, a typo forgiven), else None. A one-word term
-        with a capital or a digit is not checked: "RAG" may be spelled out in the abstract."""
+        abstract hold its words (rag/definitions.py ``mentions``; a typo forgiven unless the word as
+        asked is one the collection uses), else None. Words that look like acronyms ("RAG", "rlhf",
+        "LLM"; :func:`_acronym_like`) are not checked: the abstract may spell them out."""
         term = asked_definition(question)
-        if term is None or (len(term.split()) == 1 and (term != term.lower() or any(c.isdigit() for c in term))):
+        if term is None:
             return None
-        if any(mentions(f"{h.title}\n{self.retriever.paper(h.paper_id).abstract}", term, typos=True) for h in hits):
+        # "what is rlhf", "what are LLM agents": an acronym may be spelled out in the abstract
+        checked = " ".join(w for w in term.split() if not _acronym_like(w))
+        if not tokenize(checked):
+            return None
+        if any(mentions(f"{h.title}\n{self.retriever.paper(h.paper_id).abstract}", checked, typos=True, known=self.known_word) for h in hits):
             return None
         return term
 
@@ -266,7 +273,7 @@ class Answerer:
             # a follow-up about a cited paper, or a question naming one, is about that paper
             answer = cover_papers(answer, sources, self.settings)
         if not hedge:
-            answer = lead_definition(answer, sources, self.settings)
+            answer = lead_definition(answer, sources, self.settings, known=self.known_word)
             answer = add_supporting(answer, sources, self.settings, focused)
         if a.cover_phrases and not hedge and not focus and not names_top and is_bare_phrase(question) and not asks_for_several(question):
             # a bare phrase may ask for a topic: after the first paper's answer, the papers nearly as relevant
@@ -288,7 +295,19 @@ class Answerer:
         settings = self.settings
         if drop_unsupported:
             settings = settings.model_copy(update={"answer": settings.answer.model_copy(update={"unsupported": "drop"})})
-        return verify(raw, sources, retrieved, answer, judge=self.judge, settings=settings, focus=focus)
+        return verify(raw, sources, retrieved, answer, judge=self.judge, settings=settings, focus=focus, known=self.known_word)
+
+    def known_word(self, stem: str) -> bool:
+        """Does some paper of the collection use this stemmed word? Then it is a word of its own,
+        not a typo of another (rag/definitions.py)."""
+        return self.retriever.index.paper_df(stem) > 0
+
+
+def _acronym_like(word: str) -> bool:
+    """"RAG", "rlhf", "LLM", "GPT-4", "kd": a capital after the first letter, a digit, or at most
+    five letters with at most one vowel."""
+    letters = re.sub(r"[^A-Za-z]", "", word)
+    return any(c.isupper() or c.isdigit() for c in word[1:]) or (len(letters) <= 5 and sum(c in "aeiouAEIOU" for c in letters) <= 1)
 
 
 def _join(names: Sequence[str]) -> str:

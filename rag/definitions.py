@@ -19,7 +19,7 @@ are ..." is left alone.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from difflib import SequenceMatcher
 
 from .evidence import INTRODUCING
@@ -66,7 +66,9 @@ def asked_term(question: str) -> str | None:
 
 
 # "what's federated learning exactly?": words after the term that are not part of it
-_FILLER = re.compile(r"\s+(?:exactly|actually|again|really|anyway|please|precisely|briefly|in\s+simple\s+terms|in\s+plain\s+english)(?=\W*$)", re.I)
+_FILLER = re.compile(
+    r"(?:\s*,?\s+(?:exactly|actually|again|really|anyway|please|precisely|briefly|in\s+simple\s+terms|in\s+plain\s+english))+(?=\W*$)", re.I
+)
 _NOT_IN_A_TERM = frozenset("for in on at by with to from and or vs versus between used use uses like".split())
 _WH = frozenset("how why what which when where who whom whose".split())
 
@@ -91,54 +93,80 @@ def asked_definition(question: str) -> str | None:
     return term
 
 
-def mentions(text: str, term: str, *, typos: bool = False) -> bool:
+def mentions(text: str, term: str, *, typos: bool = False, known: Callable[[str], bool] = lambda stem: False) -> bool:
     """Does ``text`` hold every word of ``term``, stemmed (rag/lexical.py ``tokenize``; stop
     words aside)? "Once-for-All (OFA) network" mentions "once-for-all networks"; an abstract
     without "speculative" does not mention "speculative decoding". ``typos``: a word of
-    ``term`` also counts as found when a word of ``text`` is spelled nearly like it (a
-    similarity ratio of at least ``TYPO_RATIO``; "compositonal" for "compositional"). Pure."""
+    ``term`` also counts as found when a word of ``text`` is spelled nearly like it (see
+    :func:`_nearest`; "compositonal" for "compositional"), unless ``known(stem)`` says the
+    word as asked is a word of its own (the collection uses it: "patching" is not a typo of
+    "matching"). A term of stop words only is mentioned nowhere. Pure."""
     words = set(tokenize(term))
     found = set(tokenize(text))
     missing = words - found
     if not words or not missing or not typos:
         return bool(words) and not missing
-    spelled = {w.lower() for w in re.findall(r"[A-Za-z][\w-]*", text)}
-    asked = [w.lower() for w in re.findall(r"[A-Za-z][\w-]*", term) if set(tokenize(w)) & missing]
-    return all(any(_similar(a, w) for w in spelled) for a in asked) and len(asked) > 0
+    asked = [w for w in _WORD.findall(term) if set(tokenize(w)) & missing]
+    if not asked or any(known(st) for w in asked for st in tokenize(w)):
+        return False
+    spelled = {w.lower() for w in _WORD.findall(text)}
+    return all(_nearest(w.lower(), spelled) is not None for w in asked)
+
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+# singular words that end like a plural
+_SINGULAR_S = frozenset("bayes series species lens news means physics mathematics robotics analysis basis thesis axis".split())
 
 
 def is_plural(term: str) -> bool:
     """Is ``term`` a plural ("once-for-all networks", "monarch matrices"; not "mixture of
-    experts", "gaussian splatting", "LoRA")? Its head noun, the word before "of" or else the
-    last word, ends in "s" but not "ss", "us", "is", "as" or "ics" ("bias", "robotics"), or in "ices". Pure."""
-    words = term.lower().split()
+    experts", "mixture-of-experts", "gaussian splatting", "LoRA")? Its head noun, the word
+    before "of" or else the last word, ends in "s" but not "ss", "us", "is", "as" or "ics"
+    and is not one of ``_SINGULAR_S`` ("bias", "naive bayes", "series"), or it ends in "ices". Pure."""
+    words = [w for w in re.split(r"[\s-]+", term.lower()) if w]
+    if not words:
+        return False
     head = words[words.index("of") - 1] if "of" in words[1:] else words[-1]
-    head = head.rsplit("-", 1)[-1]
-    return head.isalpha() and len(head) > 3 and (head.endswith("ices") or (head.endswith("s") and not head.endswith(("ss", "us", "is", "as", "ics"))))
+    if not head.isalpha() or len(head) <= 3 or head in _SINGULAR_S:
+        return False
+    return head.endswith("ices") or (head.endswith("s") and not head.endswith(("ss", "us", "is", "as", "ics")))
 
 
-def respelled(term: str, texts: Iterable[str]) -> str:
-    """``term`` with each word that ``texts`` do not use replaced by the word they spell nearly
-    like it ("compositonal zero shot learning" -> "compositional zero shot learning"). Pure."""
-    spelled = {w.lower(): w for text in texts for w in re.findall(r"[A-Za-z][\w]*", text)}
+def respelled(term: str, texts: Iterable[str], known: Callable[[str], bool] = lambda stem: False) -> str:
+    """``term`` with each word whose stem ``texts`` do not use, and that ``known`` does not
+    know, replaced by the word of ``texts`` spelled most nearly like it ("compositonal zero
+    shot learning" -> "compositional zero shot learning"; "hypernetworks" stays, its stem is
+    used). Pure."""
+    texts = list(texts)
+    stems = {st for text in texts for st in tokenize(text)}
+    spelled = {w.lower(): w for text in texts for w in _WORD.findall(text)}
     out = []
-    for word in term.split(" "):
-        if word.lower() in spelled or not word.isalpha():
+    for word in term.split():
+        own = tokenize(word)
+        if not word.isalpha() or not own or set(own) <= stems or any(known(st) for st in own):
             out.append(word)
             continue
-        near = sorted(w for w in spelled if _similar(word.lower(), w))
-        out.append(near[0] if near else word)
+        near = _nearest(word.lower(), spelled)
+        out.append(spelled[near].lower() if near is not None else word)
     return " ".join(out)
 
 
 TYPO_RATIO = 0.85  # difflib's ratio between a word as asked and as written: "compositonal"/"compositional" 0.96
 
 
-def _similar(a: str, b: str) -> bool:
-    if abs(len(a) - len(b)) > 2 or len(a) < 5:
-        return False
-    m = SequenceMatcher(None, a, b)
-    return m.real_quick_ratio() >= TYPO_RATIO and m.quick_ratio() >= TYPO_RATIO and m.ratio() >= TYPO_RATIO
+def _nearest(word: str, spelled: Iterable[str]) -> str | None:
+    """The word of ``spelled`` most similar to ``word`` (ratio at least ``TYPO_RATIO``, length
+    within 2, ``word`` of 5 letters or more; ties: alphabetical), or None."""
+    if len(word) < 5:
+        return None
+    best, score = None, TYPO_RATIO
+    for w in sorted(spelled):
+        if abs(len(word) - len(w)) > 2:
+            continue
+        m = SequenceMatcher(None, word, w)
+        if m.real_quick_ratio() >= score and m.quick_ratio() >= score and (r := m.ratio()) >= score and (best is None or r > score):
+            best, score = w, r
+    return best
 
 
 def is_term(name: str, texts: Iterable[str]) -> bool:
@@ -202,9 +230,11 @@ def source_defines(name: str, sentence: str, title: str, *, strict: bool = False
     word = _word(name)
     if re.match(rf"^\W*{word}", title, re.I):
         return True
-    for m in re.finditer(rf"{word}(?:\)|\s*\([^()]{{1,30}}\))?\s*(?:,\s*(?:a|an|the|which|i\.e\.)\s|:|--|\u2013|\u2014|(?:is|are)\s+(?!\s|{_ABOUT_IT})|(?:refers|stands)\s|(?:seeks|aims)\s+to\s|denotes\s)", sentence, re.I):
+    for m in re.finditer(rf"{word}(?:\)|\s*\([^()]{{1,30}}\))?\s*(?:,\s*(?:a|an|the|which|i\.e\.)\s|:|--|\u2013|\u2014|(?:is|are)\s+(?!\s|{_ABOUT_IT})|(?:refers|stands)\s)", sentence, re.I):
         if not _inside_longer_name(sentence, m.start()) and not _abbreviates_longer(name, sentence[m.start() + len(name):]):
             return True
+    if re.search(rf"{word}\s*\([^()]{{1,30}}\)\s*(?:(?:seeks|aims)\s+to|denotes)\s", sentence, re.I):
+        return True  # with its abbreviation: "Extreme Classification (XC) seeks to tag data points ..."
     if re.search(rf"[A-Za-z][\w-]*\s+\(\s*{_spelled(name)}s?\s*\)", sentence, re.I):
         return True  # spelled out: "Detection transformer (DETR) relies on ...", "large language models (LLMs)"
     if not strict and re.match(rf"^\W*(?:the\s+)?{word}\s+[a-z]", sentence, re.I):

@@ -136,33 +136,32 @@ def leans_on_previous(sentence: str) -> bool:
     return bool(_DEPENDENT.match(sentence.strip()))
 
 
-# "This divergence ...", "These models ...", "It ...": a word that points at something said just before
+# "This divergence ...", "These results ...": a word that points at something said just before
 _POINTS_AT_PREVIOUS = re.compile(
-    r"^\W*(?:(?:this|these|that|those|such)\s+(?!(?:paper|work|study|article|survey|thesis|report|letter)\b)[a-z]|"
-    r"(?:it|its|they|their)\s|the\s+(?:former|latter|resulting)\b)",
+    r"^\W*(?:(?:this|these|that|those|such)\s+(?!(?:paper|work|study|article|survey|thesis|report|letter|said)\b)(?P<word>[a-z][\w-]*)|"
+    r"the\s+(?:former|latter|resulting)\b)",
     re.I,
 )
-
-
 # what "This ..." may stand for in an answer's first sentence: the thing the question asked about
-_GENERIC = r"(?:method|approach|model|technique|framework|system|algorithm|architecture|network|tool|paper|work|study)s?"
+_GENERIC = frozenset("method approach model technique framework system algorithm architecture network tool".split())
 
 
 def points_at_previous(sentence: str, question: str = "", *, first: bool = False) -> bool:
     """Does the sentence open by pointing at what the one before it said ("This divergence
-    illustrates ...", "These models ...", "Its ...")? Not "This paper ..." (the paper itself),
-    nor connectives ("However", "Moreover") that read on their own. ``first``: the answer's
-    first sentence, where "It", "They", "This method" or "This <a word of the question>"
-    stand for what the question asked about. Pure."""
-    text = sentence.strip()
-    if _POINTS_AT_PREVIOUS.match(text) is None:
+    illustrates ...", "These results ...", "The latter ...")? Not "This paper ..." (the paper
+    itself), "This distillation ..." when the question says "distillation" (the asked thing),
+    pronouns ("It ..." may stand for the asked term) nor connectives ("However", "That said")
+    that read on their own. ``first``: the answer's first sentence, where "This method" also
+    stands for what the question asked about. Pure."""
+    m = _POINTS_AT_PREVIOUS.match(sentence.strip())
+    if m is None:
         return False
-    if not first:
-        return True
-    if re.match(r"^\W*(?:it|its|they|their)\s", text, re.I) or re.match(rf"^\W*(?:this|these|such)\s+{_GENERIC}\b", text, re.I):
+    word = (m.group("word") or "").lower()
+    if not word:
+        return True  # "the former", "the latter"
+    if first and word.rstrip("s") in _GENERIC:
         return False
-    m = re.match(r"^\W*(?:this|these|that|those|such)\s+([a-z][\w-]*)", text, re.I)
-    return m is None or not re.search(rf"\b{re.escape(m.group(1).rstrip('s'))}", question, re.I)
+    return not set(tokenize(word)) & set(tokenize(question))
 
 
 # verbs with which an abstract introduces what it proposes (also rag/definitions.py)

@@ -459,9 +459,10 @@ class AnswerSettings(Section):
         True,
         description="A question that asks what a term is ('what is speculative decoding', 'explain split computing'; "
         "rag/definitions.py) is declined before the LLM runs (abstain_reason term) when no retrieved paper's title and "
-        "abstract hold every word of the term (stemmed): the collection does not cover it, and the 0.5B model otherwise "
-        "describes the closest paper as if it were about the term. Terms of one word are checked only when written in "
-        "lower case (an acronym such as 'RAG' may be spelled out in the abstract). False: off.",
+        "abstract hold every word of the term (stemmed; a typo forgiven when the word as asked is one no paper uses): "
+        "the collection does not cover it, and the 0.5B model otherwise describes the closest paper as if it were about "
+        "the term. Words that look like acronyms ('RAG', 'rlhf', 'LLM') are not looked for, since an abstract may spell "
+        "them out. False: off.",
     )
     figure_papers: int = Field(
         1,

@@ -25,7 +25,7 @@ one of its sentences.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
 from .citations import Decision, decide, is_abstention, renumber, split_answer, strip_markers, with_markers
@@ -127,7 +127,7 @@ def _defining(
     return None
 
 
-def lead_definition(answer: Answer, sources: list[Source], settings: Settings) -> Answer:
+def lead_definition(answer: Answer, sources: list[Source], settings: Settings, known: Callable[[str], bool] = lambda stem: False) -> Answer:
     """A "what is X" answer (rag/definitions.py ``asked_definition``) whose shown sentences do not
     say what X is, while a source it cites does ("Contrastive Language-Image Pre-training
     (CLIP) stands as one of the most effective ... methods"), opens with that sentence, quoted
@@ -136,11 +136,11 @@ def lead_definition(answer: Answer, sources: list[Source], settings: Settings) -
     if term is None or answer.abstained or not answer.references:
         return answer
     # "compositonal zero shot learning": the term as the abstracts spell it
-    fixed = respelled(term, [f"{s.hit.title} {s.evidence.abstract}" for s in sources if s.evidence is not None])
-    question = answer.question.replace(term, fixed)
+    fixed = respelled(term, [f"{s.hit.title} {s.evidence.abstract}" for s in sources if s.evidence is not None], known)
+    question = answer.question.replace(term, fixed, 1)
     term = fixed
     shown = [s for s in answer.sentences if s.status in ("cited", "attributed")]
-    if any(defined_name(s.text, question) for s in shown):
+    if any(defined_name(s.text, question) or defined_name(s.text, answer.question) for s in shown):
         return answer  # verification let it through only when a source defines the name
     cited = {r.paper_id: r.n for r in answer.references}
     ranked = _best_evidence(sources)
@@ -338,11 +338,12 @@ def _answering(chosen: tuple[EvidenceSentence, ...]) -> list[EvidenceSentence]:
 
 def verify(
     raw: str, sources: list[Source], retrieved: list[RetrievedPaper], answer: Answer, *, judge: SupportJudge, settings: Settings,
-    focus: frozenset[int] = frozenset(),
+    focus: frozenset[int] = frozenset(), known: Callable[[str], bool] = lambda stem: False,
 ) -> Answer:
     """Check every sentence of the model's text ``raw`` against ``sources`` and fill ``answer``
     (see the module docstring); an answer with nothing left to show is abstained. ``focus``:
-    numbers of the sources the question is about; empty = any source may answer."""
+    numbers of the sources the question is about; empty = any source may answer. ``known``:
+    does the collection use this stemmed word (then it is no typo; rag/definitions.py)."""
     a = settings.answer
     sentences = split_answer(normalize_copied_headers(raw, sources), [neutralize(s.hit.title) for s in sources])
     answer.retrieved = retrieved
@@ -374,7 +375,7 @@ def verify(
     for i, s in enumerate(sentences):
         _require_definition(s.text, answer.question, scores[i], by_number, evidence)
         if term is not None:
-            _require_term(s.text, term, scores[i], by_number, evidence)
+            _require_term(s.text, term, scores[i], by_number, evidence, known)
     # A sentence that only names a paper answers "which paper...?" questions, but only if
     # that paper is about what the question asks: the question must be supported by it.
     relevant = {n for n in named_sources if question_support[n].score >= a.title_relevance_threshold}
@@ -664,9 +665,9 @@ def _require_definition(
 
 def _dangling(rows: Sequence[int], texts: Sequence[str], decisions: Sequence[Decision], question: str) -> set[int]:
     """The ``rows`` (shown sentences, in order) that open by pointing at what the sentence
-    before said (rag/evidence.py ``points_at_previous``) while no shown sentence before them
-    cites the same source: the 0.5B model copies "This divergence illustrates ..." out of
-    an abstract after a sentence of another paper. Pure."""
+    before said (rag/evidence.py ``points_at_previous``) while the shown sentence just before
+    them cites none of their sources, or none comes before: the 0.5B model copies "This
+    divergence illustrates ..." out of an abstract after a sentence of another paper. Pure."""
     out: set[int] = set()
     previous: set[int] | None = None  # sources of the shown sentence before; None: none yet
     for i in rows:
@@ -678,18 +679,21 @@ def _dangling(rows: Sequence[int], texts: Sequence[str], decisions: Sequence[Dec
 
 
 def _require_term(
-    sentence: str, term: str, scores: dict[int, Support], by_number: Mapping[int, Source], evidence: Mapping[int, Evidence]
+    sentence: str, term: str, scores: dict[int, Support], by_number: Mapping[int, Source], evidence: Mapping[int, Evidence],
+    known: Callable[[str], bool] = lambda stem: False,
 ) -> None:
     """For a question asking what ``term`` is: a sentence that uses a term of two words or
     more is supported only by a source whose title or abstract uses it too (rag/definitions.py
     ``mentions``); the other sources' support becomes 0, in place. "What is speculative
     decoding" drew, from a paper about encoder-decoder models that never says "speculative",
     "their investigation demonstrates that speculative decoding architectures provide a more
-    practical path ...": its own sentence with "encoder-decoder" swapped for the asked term."""
+    practical path ...": its own sentence with "encoder-decoder" swapped for the asked term.
+    A source spelling a word of the term nearly as asked ("compositional" for "compositonal")
+    uses it, unless the collection uses the word as asked (``known``)."""
     if len(term.split()) < 2 or not mentions(sentence, term):
         return
     for n, sup in scores.items():
-        if sup.score > 0 and not mentions(f"{by_number[n].hit.title}\n{evidence[n].text}", term):
+        if sup.score > 0 and not mentions(f"{by_number[n].hit.title}\n{evidence[n].text}", term, typos=True, known=known):
             scores[n] = Support(0.0, sup.sentence)
 
 

@@ -747,6 +747,15 @@ def test_what_is_a_term_no_abstract_uses_is_declined_before_the_model_runs(full_
     assert answer.retrieved  # the closest papers are still listed
     kept = Answerer(settings, retriever=retriever, llm=scripted_llm(settings)).ask("what is gaussian splatting")
     assert kept.abstain_reason != "term"
+    answerer = Answerer(settings, retriever=retriever, llm=scripted_llm(settings))
+
+    def unmentioned(question: str) -> str | None:
+        return answerer.unmentioned_term(question, retriever.search(question, k=5))
+
+    assert unmentioned("what is activation patching") == "activation patching"  # "patching" is no typo of "matching"
+    assert unmentioned("hey what is compositonal zero shot learning?") is None  # a typo of a word some abstract uses
+    assert unmentioned("what is rlhf") is None and unmentioned("what are LLM agents") is None  # acronyms may be spelled out
+    assert unmentioned("what is it") is None  # no word to look for
 
 
 def test_a_sentence_using_the_asked_term_needs_a_source_that_uses_it(full_index, retriever):
@@ -770,6 +779,37 @@ def test_a_sentence_using_the_asked_term_needs_a_source_that_uses_it(full_index,
     answer = Answerer(settings, retriever=retriever, llm=scripted_llm(settings, default=draft)).ask(question)
     assert "denoising objectives" in answer.text and "State space models, the authors show" not in answer.text, answer.text
     check_references(answer, retriever)
+
+
+def test_require_term_zeroes_the_support_of_sources_without_the_term():
+    """rag/verify.py _require_term, on its own: a sentence using the asked term keeps the
+    support of sources that use it (a typo forgiven unless the word as asked is known) and
+    loses the others'."""
+    from types import SimpleNamespace
+
+    from rag.support import Evidence, Support
+    from rag.verify import _require_term
+
+    def source(title):
+        return SimpleNamespace(hit=SimpleNamespace(title=title))
+
+    by_number = {1: source("Return of the Encoder"), 2: source("Compositional zero-shot learning with primitives")}
+    evidence = {
+        1: Evidence.from_chunks([(0, 40, "Encoder-decoder architectures are practical.")]),
+        2: Evidence.from_chunks([(0, 60, "Compositional zero-shot learning (CZSL) aims to recognize.")]),
+    }
+    scores = {1: Support(0.9, 0), 2: Support(0.8, 0)}
+    _require_term("Speculative decoding architectures are practical [1].", "speculative decoding", scores, by_number, evidence)
+    assert scores == {1: Support(0.0, 0), 2: Support(0.0, 0)}  # neither source says "speculative"
+    scores = {1: Support(0.9, 0), 2: Support(0.8, 0)}
+    _require_term("Compositonal zero shot learning aims to recognize [2].", "compositonal zero shot learning", scores, by_number, evidence)
+    assert scores == {1: Support(0.0, 0), 2: Support(0.8, 0)}  # the source spells it right
+    scores = {2: Support(0.8, 0)}
+    _require_term("Compositonal zero shot learning aims to recognize [2].", "compositonal zero shot learning", scores, by_number, evidence, known={"compositon"}.__contains__)
+    assert scores == {2: Support(0.0, 0)}
+    scores = {1: Support(0.9, 0)}
+    _require_term("Encoder-decoder architectures are practical [1].", "speculative decoding", scores, by_number, evidence)
+    assert scores == {1: Support(0.9, 0)}  # the sentence does not use the term
 
 
 def test_what_is_clip_with_the_bundled_model(answerer, retriever):
