@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import queue
-import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -27,7 +26,7 @@ from typing import Any
 from .abstention import AbstentionModel
 from .abstention import features as abstention_features
 from .citations import finished_sentences
-from .definitions import asked_definition, mentions
+from .definitions import asked_definition, checked_words, mentions
 from .details import OWN_NAME_MAX_DF, asked_detail, names_detail, unmentioned_names
 from .embeddings import Embedder, judge_embedder
 from .errors import RagError
@@ -170,12 +169,11 @@ class Answerer:
         """The term a "what is X" question asks about when no retrieved paper's title and
         abstract hold its words (rag/definitions.py ``mentions``; a typo forgiven unless the word as
         asked is one the collection uses), else None. Words that look like acronyms ("RAG", "rlhf",
-        "LLM"; :func:`_acronym_like`) are not checked: the abstract may spell them out."""
+        "LLM"; rag/definitions.py ``looks_like_acronym``) are not looked for: the abstract may spell them out."""
         term = asked_definition(question)
         if term is None:
             return None
-        # "what is rlhf", "what are LLM agents": an acronym may be spelled out in the abstract
-        checked = " ".join(w for w in term.split() if not _acronym_like(w))
+        checked = checked_words(term)  # "what is rlhf", "what are LLM agents": an acronym may be spelled out
         if not tokenize(checked):
             return None
         if any(mentions(f"{h.title}\n{self.retriever.paper(h.paper_id).abstract}", checked, typos=True, known=self.known_word) for h in hits):
@@ -301,13 +299,6 @@ class Answerer:
         """Does some paper of the collection use this stemmed word? Then it is a word of its own,
         not a typo of another (rag/definitions.py)."""
         return self.retriever.index.paper_df(stem) > 0
-
-
-def _acronym_like(word: str) -> bool:
-    """"RAG", "rlhf", "LLM", "GPT-4", "kd": a capital after the first letter, a digit, or at most
-    five letters with at most one vowel."""
-    letters = re.sub(r"[^A-Za-z]", "", word)
-    return any(c.isupper() or c.isdigit() for c in word[1:]) or (len(letters) <= 5 and sum(c in "aeiouAEIOU" for c in letters) <= 1)
 
 
 def _join(names: Sequence[str]) -> str:

@@ -29,7 +29,7 @@ from .query import request_core
 
 _DEFINES = re.compile(r"^\W*(?:(?:the|an?)\s+)?(?P<name>[\w.+-]+(?:\s+[\w.+-]+){0,2}?)\s+(?:is|are|was|refers\s+to|stands\s+for)\b", re.I)
 _ASKS_WHAT = re.compile(
-    r"^\W*(?:what\s+(?:is|are)|what's|whats|define|explain)\s+(?:(?:the|an?)\s+)?(?P<term>[\w.+-]+(?:\s+[\w.+-]+){0,3})\s*\??\s*$", re.I
+    r"^\W*(?:what\s+(?:is|are)|what's|whats|define|explain)\s+(?:(?:the|an?)\s+)?(?P<term>[\w.+-]+(?:\s+[\w.+-]+){0,3}?)[\s?.!]*$", re.I
 )
 
 
@@ -62,7 +62,7 @@ def asked_term(question: str) -> str | None:
     """The term a question asks to define ("what is lora" -> "lora", "What are mixtures of
     experts?" -> "mixtures of experts"), else None. Pure."""
     m = _ASKS_WHAT.match(question)
-    return m.group("term") if m else None
+    return m.group("term").rstrip(".!?") or None if m else None
 
 
 # "what's federated learning exactly?": words after the term that are not part of it
@@ -93,6 +93,19 @@ def asked_definition(question: str) -> str | None:
     return term
 
 
+def looks_like_acronym(word: str) -> bool:
+    """"RAG", "rlhf", "LLM", "GPT-4", "kd": written with a capital after its first letter or a
+    digit, or without a vowel. An abstract may spell it out instead ("reinforcement learning
+    from human feedback"). "lora", "moe", "gan" have vowels and are looked for. Pure."""
+    return any(c.isupper() or c.isdigit() for c in word[1:]) or not re.search(r"[aeiouy]", word, re.I)
+
+
+def checked_words(term: str) -> str:
+    """The words of ``term`` that an abstract must use for it to mention the term: those
+    that do not look like acronyms (:func:`looks_like_acronym`). Pure."""
+    return " ".join(w for w in term.split() if not looks_like_acronym(w))
+
+
 def mentions(text: str, term: str, *, typos: bool = False, known: Callable[[str], bool] = lambda stem: False) -> bool:
     """Does ``text`` hold every word of ``term``, stemmed (rag/lexical.py ``tokenize``; stop
     words aside)? "Once-for-All (OFA) network" mentions "once-for-all networks"; an abstract
@@ -107,13 +120,14 @@ def mentions(text: str, term: str, *, typos: bool = False, known: Callable[[str]
     if not words or not missing or not typos:
         return bool(words) and not missing
     asked = [w for w in _WORD.findall(term) if set(tokenize(w)) & missing]
-    if not asked or any(known(st) for w in asked for st in tokenize(w)):
-        return False
+    covered = {st for w in asked for st in tokenize(w)}
+    if not missing <= covered or any(known(st) for st in covered & missing):
+        return False  # "3d": a missing word that is no word to respell
     spelled = {w.lower() for w in _WORD.findall(text)}
     return all(_nearest(w.lower(), spelled) is not None for w in asked)
 
 
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+_WORD = re.compile(r"[A-Za-z0-9]+")  # the words rag/lexical.py tokenize reads
 # singular words that end like a plural
 _SINGULAR_S = frozenset("bayes series species lens news means physics mathematics robotics analysis basis thesis axis".split())
 
@@ -123,10 +137,11 @@ def is_plural(term: str) -> bool:
     experts", "mixture-of-experts", "gaussian splatting", "LoRA")? Its head noun, the word
     before "of" or else the last word, ends in "s" but not "ss", "us", "is", "as" or "ics"
     and is not one of ``_SINGULAR_S`` ("bias", "naive bayes", "series"), or it ends in "ices". Pure."""
-    words = [w for w in re.split(r"[\s-]+", term.lower()) if w]
+    words = term.lower().split()
     if not words:
         return False
     head = words[words.index("of") - 1] if "of" in words[1:] else words[-1]
+    head = head.split("-of-")[0] if "-of-" in head else head.rsplit("-", 1)[-1]  # "mixture-of-experts", "once-for-all networks"
     if not head.isalpha() or len(head) <= 3 or head in _SINGULAR_S:
         return False
     return head.endswith("ices") or (head.endswith("s") and not head.endswith(("ss", "us", "is", "as", "ics")))
@@ -139,7 +154,7 @@ def respelled(term: str, texts: Iterable[str], known: Callable[[str], bool] = la
     used). Pure."""
     texts = list(texts)
     stems = {st for text in texts for st in tokenize(text)}
-    spelled = {w.lower(): w for text in texts for w in _WORD.findall(text)}
+    spelled = {w.lower() for text in texts for w in _WORD.findall(text)}
     out = []
     for word in term.split():
         own = tokenize(word)
@@ -147,26 +162,49 @@ def respelled(term: str, texts: Iterable[str], known: Callable[[str], bool] = la
             out.append(word)
             continue
         near = _nearest(word.lower(), spelled)
-        out.append(spelled[near].lower() if near is not None else word)
+        out.append(word if near is None else near.upper() if word.isupper() else near.capitalize() if word[:1].isupper() else near)
     return " ".join(out)
 
 
-TYPO_RATIO = 0.85  # difflib's ratio between a word as asked and as written: "compositonal"/"compositional" 0.96
-
-
 def _nearest(word: str, spelled: Iterable[str]) -> str | None:
-    """The word of ``spelled`` most similar to ``word`` (ratio at least ``TYPO_RATIO``, length
-    within 2, ``word`` of 5 letters or more; ties: alphabetical), or None."""
-    if len(word) < 5:
+    """The word of ``spelled`` that ``word`` (5 letters or more) misspells, or None: the same
+    first letter, and one edit apart (a letter added, dropped, changed, or two swapped; two
+    edits from 8 letters on); the fewest edits first, then the most similar (difflib's ratio:
+    "lerning" is "learning" rather than "leaning"), then alphabetical. A word that adds or
+    drops a prefix or suffix is no misspelling: "unlearning" is not "learning", "retraining"
+    is not "pretraining", "networks" is not "network"."""
+    if len(word) < 5 or not word.isalpha():
         return None
-    best, score = None, TYPO_RATIO
-    for w in sorted(spelled):
-        if abs(len(word) - len(w)) > 2:
+    limit = 1 if len(word) < 8 else 2
+    best: tuple[int, float, str] | None = None
+    for w in spelled:
+        if w[:1] != word[:1] or abs(len(w) - len(word)) > limit or w == word or w.startswith(word) or word.startswith(w):
             continue
-        m = SequenceMatcher(None, word, w)
-        if m.real_quick_ratio() >= score and m.quick_ratio() >= score and (r := m.ratio()) >= score and (best is None or r > score):
-            best, score = w, r
-    return best
+        d = _edits(word, w, limit + 1)
+        if d <= limit:
+            key = (d, -SequenceMatcher(None, word, w).ratio(), w)
+            best = key if best is None or key < best else best
+    return best[2] if best else None
+
+
+def _edits(a: str, b: str, cap: int) -> int:
+    """Optimal string alignment distance between ``a`` and ``b`` (insertions, deletions,
+    substitutions, swaps of two neighbours), or ``cap`` when it is ``cap`` or more."""
+    if abs(len(a) - len(b)) >= cap:
+        return cap
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        if min(cur) >= cap:
+            return cap
+        prev2, prev = prev, cur
+    return min(prev[-1], cap)
 
 
 def is_term(name: str, texts: Iterable[str]) -> bool:
@@ -233,8 +271,11 @@ def source_defines(name: str, sentence: str, title: str, *, strict: bool = False
     for m in re.finditer(rf"{word}(?:\)|\s*\([^()]{{1,30}}\))?\s*(?:,\s*(?:a|an|the|which|i\.e\.)\s|:|--|\u2013|\u2014|(?:is|are)\s+(?!\s|{_ABOUT_IT})|(?:refers|stands)\s)", sentence, re.I):
         if not _inside_longer_name(sentence, m.start()) and not _abbreviates_longer(name, sentence[m.start() + len(name):]):
             return True
-    if re.search(rf"{word}\s*\([^()]{{1,30}}\)\s*(?:(?:seeks|aims)\s+to|denotes)\s", sentence, re.I):
-        return True  # with its abbreviation: "Extreme Classification (XC) seeks to tag data points ..."
+    for m in re.finditer(rf"{word}(?=\s*\(\s*(?-i:[A-Z][A-Za-z0-9-]{{0,11}})\s*\)\s*(?:(?:seeks|aims)\s+to|denotes)\s)", sentence, re.I):
+        # with its abbreviation: "Extreme Classification (XC) seeks to tag data points ..."; not
+        # "Compositional Zero-shot Learning (CZSL) aims to" for "zero-shot learning", nor "LoRA (r) denotes"
+        if not _inside_longer_name(sentence, m.start()) and not _abbreviates_longer(name, sentence[m.end():]):
+            return True
     if re.search(rf"[A-Za-z][\w-]*\s+\(\s*{_spelled(name)}s?\s*\)", sentence, re.I):
         return True  # spelled out: "Detection transformer (DETR) relies on ...", "large language models (LLMs)"
     if not strict and re.match(rf"^\W*(?:the\s+)?{word}\s+[a-z]", sentence, re.I):

@@ -138,7 +138,7 @@ def leans_on_previous(sentence: str) -> bool:
 
 # "This divergence ...", "These results ...": a word that points at something said just before
 _POINTS_AT_PREVIOUS = re.compile(
-    r"^\W*(?:(?:this|these|that|those|such)\s+(?!(?:paper|work|study|article|survey|thesis|report|letter|said)\b)(?P<word>[a-z][\w-]*)|"
+    r"^\W*(?:(?:this|these|that|those|such)\s+(?!(?:paper|work|study|article|survey|thesis|report|letter|said)\b)(?P<word>[a-z][\w-]*)(?:\s+(?P<next>[a-z][\w-]*))?|"
     r"the\s+(?:former|latter|resulting)\b)",
     re.I,
 )
@@ -156,12 +156,12 @@ def points_at_previous(sentence: str, question: str = "", *, first: bool = False
     m = _POINTS_AT_PREVIOUS.match(sentence.strip())
     if m is None:
         return False
-    word = (m.group("word") or "").lower()
-    if not word:
+    words = [w.lower() for w in (m.group("word"), m.group("next")) if w]  # "This new method": the next word too
+    if not words:
         return True  # "the former", "the latter"
-    if first and word.rstrip("s") in _GENERIC:
+    if first and any(w.rstrip("s") in _GENERIC for w in words):
         return False
-    return not set(tokenize(word)) & set(tokenize(question))
+    return not {st for w in words for st in tokenize(w)} & set(tokenize(question))
 
 
 # verbs with which an abstract introduces what it proposes (also rag/definitions.py)

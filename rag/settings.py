@@ -461,8 +461,8 @@ class AnswerSettings(Section):
         "rag/definitions.py) is declined before the LLM runs (abstain_reason term) when no retrieved paper's title and "
         "abstract hold every word of the term (stemmed; a typo forgiven when the word as asked is one no paper uses): "
         "the collection does not cover it, and the 0.5B model otherwise describes the closest paper as if it were about "
-        "the term. Words that look like acronyms ('RAG', 'rlhf', 'LLM') are not looked for, since an abstract may spell "
-        "them out. False: off.",
+        "the term. Words written with an inner capital or a digit, or without a vowel ('RAG', 'LLM', 'rlhf'), are not "
+        "looked for, since an abstract may spell them out; 'lora' or 'moe' are. False: off.",
     )
     figure_papers: int = Field(
         1,

@@ -30,7 +30,7 @@ from typing import NamedTuple
 
 from .citations import Decision, decide, is_abstention, renumber, split_answer, strip_markers, with_markers
 from .corpus import normalize_title
-from .definitions import asked_definition, defined_name, is_plural, is_term, mentions, respelled, source_defines
+from .definitions import asked_definition, checked_words, defined_name, is_plural, is_term, mentions, respelled, source_defines
 from .evidence import EvidenceSentence, leans_on_previous, points_at_previous, points_back, roles
 from .figures import Figure, asked_figure, gives_figure
 from .lexical import stopwords, tokenize
@@ -690,10 +690,11 @@ def _require_term(
     practical path ...": its own sentence with "encoder-decoder" swapped for the asked term.
     A source spelling a word of the term nearly as asked ("compositional" for "compositonal")
     uses it, unless the collection uses the word as asked (``known``)."""
-    if len(term.split()) < 2 or not mentions(sentence, term):
+    checked = checked_words(term)  # as for declining the question: acronyms may be spelled out
+    if len(term.split()) < 2 or not tokenize(checked) or not mentions(sentence, checked, typos=True, known=known):
         return
     for n, sup in scores.items():
-        if sup.score > 0 and not mentions(f"{by_number[n].hit.title}\n{evidence[n].text}", term, typos=True, known=known):
+        if sup.score > 0 and not mentions(f"{by_number[n].hit.title}\n{evidence[n].text}", checked, typos=True, known=known):
             scores[n] = Support(0.0, sup.sentence)
 
 

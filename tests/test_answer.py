@@ -752,7 +752,7 @@ def test_what_is_a_term_no_abstract_uses_is_declined_before_the_model_runs(full_
     def unmentioned(question: str) -> str | None:
         return answerer.unmentioned_term(question, retriever.search(question, k=5))
 
-    assert unmentioned("what is activation patching") == "activation patching"  # "patching" is no typo of "matching"
+    assert unmentioned("what is machine unlearning") == "machine unlearning"  # no paper says "unlearning": not a typo of "learning"
     assert unmentioned("hey what is compositonal zero shot learning?") is None  # a typo of a word some abstract uses
     assert unmentioned("what is rlhf") is None and unmentioned("what are LLM agents") is None  # acronyms may be spelled out
     assert unmentioned("what is it") is None  # no word to look for
@@ -810,6 +810,14 @@ def test_require_term_zeroes_the_support_of_sources_without_the_term():
     scores = {1: Support(0.9, 0)}
     _require_term("Encoder-decoder architectures are practical [1].", "speculative decoding", scores, by_number, evidence)
     assert scores == {1: Support(0.9, 0)}  # the sentence does not use the term
+    scores = {1: Support(0.9, 0), 2: Support(0.8, 0)}
+    _require_term("Compositional zero shot learning architectures are practical [1].", "compositonal zero shot learning", scores, by_number, evidence)
+    assert scores == {1: Support(0.0, 0), 2: Support(0.8, 0)}  # spelt right in the answer, wrong in the question
+    by_number[3] = source("Agents")
+    evidence[3] = Evidence.from_chunks([(0, 50, "Large language model agents plan their steps.")])
+    scores = {3: Support(0.7, 0)}
+    _require_term("LLM agents plan their steps [3].", "LLM agents", scores, by_number, evidence)
+    assert scores == {3: Support(0.7, 0)}  # "LLM" may be spelled out
 
 
 def test_what_is_clip_with_the_bundled_model(answerer, retriever):

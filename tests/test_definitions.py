@@ -2,7 +2,18 @@
 
 import pytest
 
-from rag.definitions import asked_definition, defined_name, is_plural, is_term, mentions, respelled, source_defines
+from rag.definitions import (
+    _nearest,
+    asked_definition,
+    checked_words,
+    defined_name,
+    is_plural,
+    is_term,
+    looks_like_acronym,
+    mentions,
+    respelled,
+    source_defines,
+)
 
 Q = "what is lora"
 
@@ -30,9 +41,11 @@ def test_a_text_mentions_a_term_when_it_holds_all_its_words_stemmed():
     assert not mentions("compositional zero-shot learning (CZSL)", "compositonal zero shot learning")
     assert not mentions("encoder-decoder architectures", "speculative decoding", typos=True)
     assert not mentions("a slim model", "slin model", typos=True)  # words under 5 letters need their own spelling
-    # a word the collection uses is no typo of another: "patching" is not "matching"
-    assert mentions("activation matching", "activation patching", typos=True)
-    assert not mentions("activation matching", "activation patching", typos=True, known={"patch"}.__contains__)
+    assert not mentions("gaussian splatting for rendering", "3d gaussian splating", typos=True)  # "3d" is missing, not misspelt
+    # a word the collection uses (``known``) is no typo of another
+    assert mentions("activation patching", "activaton patching", typos=True)
+    assert not mentions("activation patching", "activaton patching", typos=True, known={"activaton"}.__contains__)
+    assert not mentions("activation matching", "activation patching", typos=True)  # another first letter: another word
 
 
 def test_a_name_with_its_abbreviation_that_seeks_or_aims_to_is_defined():
@@ -43,6 +56,23 @@ def test_a_name_with_its_abbreviation_that_seeks_or_aims_to_is_defined():
     assert not source_defines("extreme classification", "Our method seeks to tag data points for extreme classification.", "", strict=True)
     assert not source_defines("LoRA", "Fine-tuning with LoRA aims to reduce memory.", "", strict=True)  # no abbreviation: not a definition
     assert not source_defines("LoRA", "where LoRA denotes the adapter rank.", "", strict=True)
+    assert not source_defines("LoRA", "where the rank of LoRA (r) denotes the size.", "", strict=True)  # "(r)" is no abbreviation
+    assert not source_defines("zero-shot learning", "Compositional Zero-shot Learning (CZSL) aims to identify novel compositions.", "", strict=True)
+    assert not source_defines("CLIP", "Language augmented CLIP (LaCLIP) aims to improve CLIP training.", "", strict=True)
+
+
+def test_a_misspelling_is_one_edit_away_with_the_same_first_letter_and_no_added_prefix():
+    assert _nearest("compositonal", {"compositional", "composition"}) == "compositional"
+    assert _nearest("diffusoin", {"diffusion"}) == "diffusion" and _nearest("retreival", {"retrieval"}) == "retrieval"
+    assert _nearest("optimzer", {"optimizer", "optimize"}) == "optimizer"
+    for word, other in [("unlearning", "learning"), ("retraining", "pretraining"), ("unsupervised", "supervised"), ("patching", "matching"), ("networks", "network")]:
+        assert _nearest(word, {other}) is None, (word, other)
+    assert _nearest("slin", {"slim"}) is None  # under 5 letters
+
+
+def test_acronyms_are_not_looked_for():
+    assert [looks_like_acronym(w) for w in ["RAG", "rlhf", "LLM", "GPT-4", "kd", "lora", "moe", "graph", "batch"]] == [True] * 5 + [False] * 4
+    assert checked_words("LLM agents") == "agents" and checked_words("rlhf") == ""
 
 
 def test_a_term_is_respelled_as_the_abstracts_spell_it_and_read_as_plural_or_not():
@@ -50,10 +80,12 @@ def test_a_term_is_respelled_as_the_abstracts_spell_it_and_read_as_plural_or_not
     assert respelled("lora", ["Low-rank adapters (LoRA) ..."]) == "lora"  # found as it is
     assert respelled("hypernetworks", ["a hypernetwork generates weights"]) == "hypernetworks"  # its stem is used
     assert respelled("lerning rate", ["learning rate; leaning"]) == "learning rate"  # the nearest spelling
+    assert respelled("Compositonal Zero Shot Learning", ["compositional zero-shot"]) == "Compositional Zero Shot Learning"  # the user's case
+    assert respelled("machine unlearning", ["machine learning"]) == "machine unlearning"  # a prefix is no typo
     assert respelled("unsupervised domain adaptation", ["supervised domain adaptation"], known={"unsupervis"}.__contains__) == "unsupervised domain adaptation"
-    plural = ["once-for-all networks", "monarch matrices", "mixtures of experts", "LLMs"]
+    plural = ["once-for-all networks", "monarch matrices", "mixtures of experts", "LLMs", "mixture-of-experts models"]
     singular = ["mixture of experts", "mixture-of-experts", "gaussian splatting", "hypernetwork", "bias", "robotics", "lora", "naive bayes", ""]
-    assert [is_plural(t) for t in plural] == [True] * 4
+    assert [is_plural(t) for t in plural] == [True] * 5
     assert [is_plural(t) for t in singular] == [False] * 9
 
 
@@ -163,6 +195,8 @@ def test_introducing_or_abbreviating_a_longer_name_defines_nothing():
         ("explain once-for-all networks please", "once-for-all networks"),
         ("what is federated learning, exactly?", "federated learning"),
         ("explain lora again please", "lora"),
+        ("what is gradient boosting.", "gradient boosting"),
+        ("explain lora, briefly.", "lora"),
         # a property of a name, a use, a figure, a how: not a definition
         ("what is the speedup of GPTQ?", None),
         ("what are the limitations of GPTQ?", None),
