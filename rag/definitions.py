@@ -93,6 +93,12 @@ def asked_definition(question: str) -> str | None:
     return term
 
 
+def none_known(stem: str) -> bool:
+    """The default ``known`` of :func:`mentions` and :func:`respelled`: no word is known to be
+    a word of its own, so any near spelling may be a typo."""
+    return False
+
+
 def looks_like_acronym(word: str) -> bool:
     """"RAG", "rlhf", "LLM", "GPT-4", "kd": written with a capital after its first letter or a
     digit, or without a vowel. An abstract may spell it out instead ("reinforcement learning
@@ -106,7 +112,7 @@ def checked_words(term: str) -> str:
     return " ".join(w for w in term.split() if not looks_like_acronym(w))
 
 
-def mentions(text: str, term: str, *, typos: bool = False, known: Callable[[str], bool] = lambda stem: False) -> bool:
+def mentions(text: str, term: str, *, typos: bool = False, known: Callable[[str], bool] = none_known) -> bool:
     """Does ``text`` hold every word of ``term``, stemmed (rag/lexical.py ``tokenize``; stop
     words aside)? "Once-for-All (OFA) network" mentions "once-for-all networks"; an abstract
     without "speculative" does not mention "speculative decoding". ``typos``: a word of
@@ -147,7 +153,7 @@ def is_plural(term: str) -> bool:
     return head.endswith("ices") or (head.endswith("s") and not head.endswith(("ss", "us", "is", "as", "ics")))
 
 
-def respelled(term: str, texts: Iterable[str], known: Callable[[str], bool] = lambda stem: False) -> str:
+def respelled(term: str, texts: Iterable[str], known: Callable[[str], bool] = none_known) -> str:
     """``term`` with each word whose stem ``texts`` do not use, and that ``known`` does not
     know, replaced by the word of ``texts`` spelled most nearly like it ("compositonal zero
     shot learning" -> "compositional zero shot learning"; "hypernetworks" stays, its stem is

@@ -30,7 +30,17 @@ from typing import NamedTuple
 
 from .citations import Decision, decide, is_abstention, renumber, split_answer, strip_markers, with_markers
 from .corpus import normalize_title
-from .definitions import asked_definition, checked_words, defined_name, is_plural, is_term, mentions, respelled, source_defines
+from .definitions import (
+    asked_definition,
+    checked_words,
+    defined_name,
+    is_plural,
+    is_term,
+    mentions,
+    none_known,
+    respelled,
+    source_defines,
+)
 from .evidence import EvidenceSentence, leans_on_previous, points_at_previous, points_back, roles
 from .figures import Figure, asked_figure, gives_figure
 from .lexical import stopwords, tokenize
@@ -127,7 +137,7 @@ def _defining(
     return None
 
 
-def lead_definition(answer: Answer, sources: list[Source], settings: Settings, known: Callable[[str], bool] = lambda stem: False) -> Answer:
+def lead_definition(answer: Answer, sources: list[Source], settings: Settings, known: Callable[[str], bool] = none_known) -> Answer:
     """A "what is X" answer (rag/definitions.py ``asked_definition``) whose shown sentences do not
     say what X is, while a source it cites does ("Contrastive Language-Image Pre-training
     (CLIP) stands as one of the most effective ... methods"), opens with that sentence, quoted
@@ -338,7 +348,7 @@ def _answering(chosen: tuple[EvidenceSentence, ...]) -> list[EvidenceSentence]:
 
 def verify(
     raw: str, sources: list[Source], retrieved: list[RetrievedPaper], answer: Answer, *, judge: SupportJudge, settings: Settings,
-    focus: frozenset[int] = frozenset(), known: Callable[[str], bool] = lambda stem: False,
+    focus: frozenset[int] = frozenset(), known: Callable[[str], bool] = none_known,
 ) -> Answer:
     """Check every sentence of the model's text ``raw`` against ``sources`` and fill ``answer``
     (see the module docstring); an answer with nothing left to show is abstained. ``focus``:
@@ -680,7 +690,7 @@ def _dangling(rows: Sequence[int], texts: Sequence[str], decisions: Sequence[Dec
 
 def _require_term(
     sentence: str, term: str, scores: dict[int, Support], by_number: Mapping[int, Source], evidence: Mapping[int, Evidence],
-    known: Callable[[str], bool] = lambda stem: False,
+    known: Callable[[str], bool] = none_known,
 ) -> None:
     """For a question asking what ``term`` is: a sentence that uses a term of two words or
     more is supported only by a source whose title or abstract uses it too (rag/definitions.py

@@ -112,10 +112,8 @@ def framing_report(items):
           f"ends with '?'={sum(qmark.values()):2d}\n")
 
 
-def main():
-    path = sys.argv[1] if len(sys.argv) > 1 else DEFAULT
-    papers = load_seeds()
-    errors = []
+def load_items(path, errors):
+    """The JSON objects of a JSONL file; a blank or unparsable line is an error naming its number."""
     items = []
     with open(path, encoding="utf-8") as fh:
         for n, line in enumerate(fh, 1):
@@ -126,19 +124,53 @@ def main():
                 items.append(json.loads(line))
             except json.JSONDecodeError as e:
                 errors.append(f"line {n}: bad JSON ({e})")
-    if FRAMING is not None:
-        framing_report(items)
+    return items
 
+
+def check_ids(items, prefix, counts, errors):
+    """Ids are unique and run prefix-001 .. prefix-<sum of counts>."""
     ids = Counter(it.get("id") for it in items)
     for i, c in ids.items():
         if c > 1:
             errors.append(f"duplicate id {i}")
-    n_items = sum(COUNTS.values())
-    expected_ids = {f"{PREFIX}-{k:03d}" for k in range(1, n_items + 1)}
+    n_items = sum(counts.values())
+    expected_ids = {f"{prefix}-{k:03d}" for k in range(1, n_items + 1)}
     if set(ids) != expected_ids:
-        errors.append(f"ids differ from {PREFIX}-001..{PREFIX}-{n_items:03d}: "
+        errors.append(f"ids differ from {prefix}-001..{prefix}-{n_items:03d}: "
                       f"missing={sorted(expected_ids - set(ids))[:5]} "
                       f"extra={sorted(set(ids) - expected_ids)[:5]}")
+    return n_items
+
+
+def gold_in_seeds(iid, gold, papers, errors):
+    """Gold titles are distinct and each is a seed paper's exact title; False when one is not."""
+    if len(set(gold)) != len(gold):
+        errors.append(f"{iid}: repeated gold title")
+    missing = [g for g in gold if g not in papers]
+    for g in missing:
+        errors.append(f"{iid}: gold title not in seeds: {g!r}")
+    return not missing
+
+
+def finish(errors):
+    """Print the problems and exit 1, or print PASS."""
+    if errors:
+        print(f"\nFAIL: {len(errors)} problem(s)")
+        for e in errors:
+            print("  -", e)
+        sys.exit(1)
+    print("\nPASS")
+
+
+def main():
+    path = sys.argv[1] if len(sys.argv) > 1 else DEFAULT
+    papers = load_seeds()
+    errors = []
+    items = load_items(path, errors)
+    if FRAMING is not None:
+        framing_report(items)
+
+    n_items = check_ids(items, PREFIX, COUNTS, errors)
 
     types = Counter()
     overlaps = {}
@@ -175,12 +207,7 @@ def main():
         want = (2, 4) if t == "multi" else (1, 1)
         if not want[0] <= len(gold) <= want[1]:
             errors.append(f"{iid}: {len(gold)} gold titles for type {t}")
-        if len(set(gold)) != len(gold):
-            errors.append(f"{iid}: repeated gold title")
-        missing = [g for g in gold if g not in papers]
-        for g in missing:
-            errors.append(f"{iid}: gold title not in seeds: {g!r}")
-        if missing:
+        if not gold_in_seeds(iid, gold, papers, errors):
             continue
         if not 1 <= len(facts) <= 3 and t != "multi":
             errors.append(f"{iid}: {len(facts)} key facts (want 1-3)")
@@ -223,12 +250,7 @@ def main():
         elif high:
             print(f"WARNING: lookups sharing > {MAX_LOOKUP_OVERLAP} content words: {' '.join(high)}")
 
-    if errors:
-        print(f"\nFAIL: {len(errors)} problem(s)")
-        for e in errors:
-            print("  -", e)
-        sys.exit(1)
-    print("\nPASS")
+    finish(errors)
 
 
 if __name__ == "__main__":

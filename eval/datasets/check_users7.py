@@ -91,20 +91,6 @@ NEAR_MISS = {
 }
 
 
-def load_items(path, errors):
-    items = []
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                errors.append(f"line {n}: blank line")
-                continue
-            try:
-                items.append(json.loads(line))
-            except json.JSONDecodeError as e:
-                errors.append(f"line {n}: bad JSON ({e})")
-    return items
-
-
 def earlier_gold():
     gold = set()
     for name in EARLIER:
@@ -139,17 +125,8 @@ def main():
     path = sys.argv[1] if len(sys.argv) > 1 else DEFAULT
     papers = base.load_seeds()
     errors = []
-    items = load_items(path, errors)
-
-    ids = Counter(it.get("id") for it in items)
-    for i, c in ids.items():
-        if c > 1:
-            errors.append(f"duplicate id {i}")
-    n_items = sum(COUNTS.values())
-    expected = {f"{PREFIX}-{k:03d}" for k in range(1, n_items + 1)}
-    if set(ids) != expected:
-        errors.append(f"ids differ from {PREFIX}-001..{PREFIX}-{n_items:03d}: "
-                      f"missing={sorted(expected - set(ids))[:5]} extra={sorted(set(ids) - expected)[:5]}")
+    items = base.load_items(path, errors)
+    base.check_ids(items, PREFIX, COUNTS, errors)
     if len(OFF_TOPIC) + len(NEAR_MISS) != COUNTS["unanswerable"] or set(OFF_TOPIC) & set(NEAR_MISS):
         errors.append("OFF_TOPIC and NEAR_MISS must partition the unanswerable ids")
 
@@ -196,12 +173,7 @@ def main():
             continue
         if it["answerable"] is not True:
             errors.append(f"{iid}: answerable item must have answerable=true")
-        if len(set(gold)) != len(gold):
-            errors.append(f"{iid}: repeated gold title")
-        missing = [g for g in gold if g not in papers]
-        for g in missing:
-            errors.append(f"{iid}: gold title not in seeds: {g!r}")
-        if missing:
+        if not base.gold_in_seeds(iid, gold, papers, errors):
             continue
         gold_by_type[t].update(gold)
 
@@ -264,12 +236,7 @@ def main():
     for g in reused:
         print("   ", g)
 
-    if errors:
-        print(f"\nFAIL: {len(errors)} problem(s)")
-        for e in errors:
-            print("  -", e)
-        sys.exit(1)
-    print("\nPASS")
+    base.finish(errors)
 
 
 if __name__ == "__main__":
